@@ -30,6 +30,8 @@ export interface Subscription extends AsyncIterable<Envelope> {
   readonly pending: number;
   /** Resolves with the next event, or undefined once the subscription is closed. */
   next(): Promise<Envelope | undefined>;
+  /** The next queued event without waiting, or undefined when none is queued (lets a consumer drain a burst synchronously). */
+  tryNext(): Envelope | undefined;
   close(): void;
 }
 
@@ -60,6 +62,9 @@ export interface BusConnection {
   /** A Bus view for one member (worker). Members are distinguished for the no-echo rule. */
   member(name: string): Bus;
   connected(): boolean;
+  /** Resolves true once the transport has taken in everything sent before (subscriptions included),
+   * false if that could not be confirmed within `timeoutMs` (default 5000). Never rejects. */
+  flush(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
 

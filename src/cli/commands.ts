@@ -2,6 +2,8 @@
 // implementation; running a command imports that command's module alone.
 import type { ArgSpec, OptionSpec, ParsedArgs } from './args.ts';
 import { WORKERS } from '../fleet/registry.ts';
+import { DATA_COMMANDS } from './table/data.ts';
+import { DECKY_COMMANDS } from './table/deckies.ts';
 
 export type CommandGroup = 'fleet' | 'workers' | 'deckies' | 'data' | 'intel' | 'inspect';
 
@@ -101,7 +103,7 @@ const workerCommands: CommandSpec[] = WORKERS.map((w) => ({
   load: runWorker(w.name),
 }));
 
-export const COMMANDS: readonly CommandSpec[] = [...core, ...workerCommands];
+export const COMMANDS: readonly CommandSpec[] = [...core, ...DECKY_COMMANDS, ...DATA_COMMANDS, ...workerCommands];
 
 export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -12,6 +12,10 @@ export interface WorkerEntry {
   readonly options?: readonly OptionSpec[];
   /** Diagnostic workers are not part of the default fleet. */
   readonly hidden?: boolean;
+  /** The worker contains the broker: its process reaches the bus in-process ('local:'). */
+  readonly providesBus?: boolean;
+  /** Linux capabilities its process needs under systemd (e.g. CAP_NET_BIND_SERVICE). */
+  readonly capabilities?: readonly string[];
   load(): Promise<WorkerDefinition>;
 }
 
@@ -20,12 +24,21 @@ export const WORKERS: readonly WorkerEntry[] = [
     name: 'bus',
     summary: 'the service bus broker on a UNIX socket',
     group: 'bus',
+    providesBus: true,
     options: [
       { name: 'socket', short: 's', type: 'string', value: 'PATH', summary: 'socket path (default: $DECNET_BUS_SOCKET or <run dir>/bus.sock)' },
       { name: 'group', short: 'g', type: 'string', value: 'NAME', summary: 'give the socket to this group (mode 0660)', default: 'decnet' },
       { name: 'heartbeat', type: 'number', value: 'SECONDS', summary: 'interval of system.bus.health', default: 10 },
     ],
     load: () => import('../bus/broker-worker.ts').then((m) => m.default),
+  },
+  {
+    name: 'deckies',
+    summary: 'the decoy host: runs the deployed deckies and records every interaction',
+    group: 'deckies',
+    capabilities: ['CAP_NET_BIND_SERVICE'],
+    options: [{ name: 'plan', type: 'string', value: 'FILE', summary: 'deploy plan (default: $DECNET_DEPLOY_PLAN or <data dir>/deploy/plan.json)' }],
+    load: () => import('../deckies/worker.ts').then((m) => m.default),
   },
   {
     name: 'idle',

@@ -19,8 +19,11 @@ export interface WorkerContext {
   readonly log: Logger;
   /** Aborted when the worker must stop (host shutdown, `stop`/`restart` control, restart after a crash). */
   readonly signal: AbortSignal;
-  /** Adds fields to this worker's next heartbeats (merged with the previous extra). */
-  health(extra: HealthExtra): void;
+  /** Adds fields to this worker's heartbeats: an object (merged with earlier ones) or a function
+   * evaluated at each heartbeat, for counters that change. */
+  health(extra: HealthExtra | (() => HealthExtra)): void;
+  /** Changes how often this worker's heartbeat is published (default: the host's interval, 30 s). */
+  setHeartbeatInterval(ms: number): void;
 }
 
 export interface WorkerDefinition {
@@ -29,6 +32,21 @@ export interface WorkerDefinition {
   readonly summary?: string;
   /** Runs until ctx.signal aborts. Throwing restarts the worker with backoff; returning ends it. */
   run(ctx: WorkerContext): Promise<void>;
+}
+
+/** Thrown by a worker for a problem a restart cannot fix (bad configuration, a resource owned by
+ * someone else). The worker is marked failed and not restarted. A ConfigError or UsageError
+ * counts as fatal too. */
+export class WorkerFatalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerFatalError';
+  }
+}
+
+export function isFatalWorkerError(err: unknown): boolean {
+  if (err instanceof WorkerFatalError) return true;
+  return err instanceof Error && (err as { exitCode?: unknown }).exitCode === 2;
 }
 
 export function defineWorker(def: WorkerDefinition): WorkerDefinition {

@@ -1,0 +1,27 @@
+// The yardstick for every memory figure: an idle `node` started in the same run, with the same
+// flags as a fleet process (DESIGN §6 rule 5).
+import { spawn } from 'node:child_process';
+import { readMemory, type MemoryReading } from './memory.ts';
+
+export const IDLE_SCRIPT = 'setInterval(() => {}, 1 << 30)';
+
+/** Starts an idle node, lets it settle, reads its memory, stops it. */
+export async function measureIdleNode(flags: string[] = ['--max-semi-space-size=1'], settleMs = 1500): Promise<MemoryReading | undefined> {
+  const child = spawn(process.execPath, [...flags, '-e', IDLE_SCRIPT], { stdio: 'ignore', env: baselineEnv() });
+  try {
+    await new Promise((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    return child.pid ? readMemory(child.pid) : undefined;
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+/** NODE_EXTRA_CA_CERTS costs startup time and memory in every node process that loads it; the
+ * yardstick and the fleet use the same environment so the comparison stays fair. */
+export function baselineEnv(): NodeJS.ProcessEnv {
+  return { ...process.env };
+}
