@@ -1,9 +1,27 @@
 // Builds dist/: one ESM entry (the CLI) code-split so that every command and every worker
 // is its own chunk, loaded by `import()` only when used (DESIGN §1, §6).
 import { build } from 'esbuild';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+
+// Node built-ins are reached through `require` instead of ESM imports: an ESM import of a built-in
+// builds its module facade, which reads every export and so runs every lazy getter (importing
+// `node:fs` that way costs ~0.7 MB per process; `require('node:fs')` costs nothing extra).
+const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+const builtinsViaRequire = {
+  name: 'builtins-via-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, (args) => {
+      if (!builtins.has(args.path) && !args.path.startsWith('node:')) return undefined;
+      if (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') return { path: args.path, external: true };
+      return { path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: 'builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
 
 const started = Date.now();
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 rmSync('dist', { recursive: true, force: true });
 const result = await build({
   entryPoints: { decnet: 'src/cli/main.ts' },
@@ -21,10 +39,17 @@ const result = await build({
   legalComments: 'none',
   metafile: true,
   logLevel: 'warning',
+  plugins: [builtinsViaRequire],
   // Native addons and optional native accelerators stay outside the bundle.
   external: ['*.node', 'cpu-features', 'pg-native'],
-  // CommonJS dependencies inside an ESM bundle need a real `require` for Node built-ins.
-  banner: { js: "import { createRequire as __decnetCreateRequire } from 'node:module'; const require = __decnetCreateRequire(import.meta.url);" },
+  // CommonJS dependencies inside an ESM bundle need a real `require` for Node built-ins (created on
+  // first use: most chunks never call it), and some read `__dirname`/`__filename` at load time
+  // (ssh2's agent.js): give them the chunk's own.
+  banner: {
+    js: "let __decnetRealRequire; const __decnetLoadRequire = () => (__decnetRealRequire ??= process.getBuiltinModule('node:module').createRequire(import.meta.url)); const require = Object.assign((id) => __decnetLoadRequire()(id), { resolve: (id, o) => __decnetLoadRequire().resolve(id, o) }); const __decnetFilename = import.meta.filename; const __decnetDirname = import.meta.dirname;",
+  },
+
+  define: { DECNET_VERSION: JSON.stringify(version), __dirname: '__decnetDirname', __filename: '__decnetFilename' },
 });
 writeFileSync('dist/meta.json', JSON.stringify(result.metafile));
 const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));

@@ -36,20 +36,32 @@ export type EventFields = Record<string, string | number | boolean | undefined |
 export interface RecordOptions {
   /** A captured secret (password, hash, token): written base64 in `secret_b64`. */
   secret?: string | Buffer;
+  /** Free text for the line's MSG part (escaped like the fields). */
+  msg?: string;
+  /** Syslog severity of the line; 'info' by default, 'warning' for notable events. */
+  severity?: 'info' | 'notice' | 'warning';
 }
 
 export interface QuarantinedFile {
+  /** Where the content is stored; '' when it was not stored (see `stored`). */
   path: string;
+  /** Of the stored bytes (after truncation). */
   sha256: string;
+  /** Stored bytes. */
   size: number;
   truncated: boolean;
+  /** Bytes the service handed over, before truncation. */
+  originalSize?: number;
+  /** False when the host refused (quarantine size cap) or failed to write; the call never rejects. */
+  stored?: boolean;
 }
 
 export interface ServiceContext {
   readonly decky: DeckyInfo;
   /** Service name, e.g. 'ssh'. */
   readonly service: string;
-  readonly port: number;
+  /** The ports this service listens on for this decky (defaults or overridden by the plan). */
+  readonly listens: readonly Listen[];
   /** Per-service persona keys from the deploy plan (INI `[decky.service]` sections), already validated. */
   readonly config: Readonly<Record<string, string>>;
   readonly log: Logger;
@@ -57,6 +69,8 @@ export interface ServiceContext {
   record(event: string, peer: Peer, fields?: EventFields, opts?: RecordOptions): void;
   /** Stores attacker-supplied content (uploads, mail) in the quarantine folder, capped at `maxBytes`. */
   quarantine(kind: string, suggestedName: string, data: Buffer, maxBytes?: number): Promise<QuarantinedFile>;
+  /** This decky's self-signed TLS certificate (CN = its hostname), created once and cached. */
+  tlsCredentials(): Promise<{ key: string; cert: string }>;
   /** Aborted when the decoy host stops. */
   readonly signal: AbortSignal;
 }
@@ -68,31 +82,36 @@ export interface Session {
   record(event: string, fields?: EventFields, opts?: RecordOptions): void;
 }
 
-export interface TcpHandler {
-  readonly kind: 'tcp';
-  /** Called for each admitted connection. The host destroys the socket on idle timeout, byte cap or shutdown. */
-  onConnection(socket: Socket, session: Session): void;
-  close?(): Promise<void>;
+export interface Listen {
+  port: number;
+  transport: 'tcp' | 'udp';
+  /** Implicit TLS on this port (e.g. 443, 993): the service wraps the socket itself with ctx.tlsCredentials(). */
+  tls?: boolean;
 }
 
-export interface UdpHandler {
-  readonly kind: 'udp';
-  /** Called per datagram (already size-checked and rate-limited per source). `reply` sends one datagram back. */
-  onMessage(msg: Buffer, peer: Peer, reply: (data: Buffer) => void): void;
+export interface ServiceHandler {
+  /** TCP: called for each admitted connection. The host destroys the socket on idle timeout, byte cap or
+   * shutdown, and records `connect`/`disconnect` itself. `listen` tells which port was hit. */
+  onConnection?(socket: Socket, session: Session, listen: Listen): void;
+  /** UDP: called per datagram (already size-checked and rate-limited per source). `reply` sends one datagram back. */
+  onDatagram?(msg: Buffer, peer: Peer, reply: (data: Buffer) => void, listen: Listen): void;
   close?(): Promise<void>;
 }
 
 export interface PersonaKey {
   summary: string;
   default: string;
+  /** Allowed values, when the key is an enumeration. */
+  choices?: readonly string[];
 }
 
 export interface DecoyService {
   readonly name: string;
-  readonly transport: 'tcp' | 'udp';
-  readonly defaultPort: number;
+  readonly summary: string;
+  /** Default listeners; a plan may override ports. */
+  readonly listens: readonly Listen[];
   /** Keys a deploy config may set for this service (banner, version …), with defaults. */
   readonly personaKeys: Readonly<Record<string, PersonaKey>>;
   /** Builds the handler for one decky; called once per (decky, service). */
-  create(ctx: ServiceContext): Promise<TcpHandler | UdpHandler> | TcpHandler | UdpHandler;
+  create(ctx: ServiceContext): Promise<ServiceHandler> | ServiceHandler;
 }
