@@ -170,6 +170,8 @@ class Host implements DecoyHost {
   private readonly log: Logger;
   private readonly events: EventLog;
   private readonly quarantine: Quarantine;
+  /** Durable per-(decky, service) state such as SSH host keys: <dataDir>/state/<decky>/<service>. */
+  private readonly stateRoot: string;
   private readonly loadService: (name: string) => Promise<DecoyService>;
   private readonly modules = new Map<string, Promise<DecoyService>>();
   private readonly running = new Map<string, DeckyRuntime>();
@@ -201,6 +203,7 @@ class Host implements DecoyHost {
     this.events = events;
     this.eventLogPath = events.path;
     this.quarantine = quarantine;
+    this.stateRoot = join(opts.dataDir ?? defaultDataDir(), 'state');
     this.loadService =
       opts.loadService ??
       ((name) => {
@@ -332,6 +335,7 @@ class Host implements DecoyHost {
       record: (event, peer, fields, opts) => this.record(rt, service, event, peer, fields, opts),
       quarantine: (kind, suggestedName, data, maxBytes) => this.quarantine.store(rt.plan.name, service, kind, suggestedName, data, maxBytes),
       tlsCredentials: () => this.tlsCredentials(rt),
+      stateDir: join(this.stateRoot, rt.plan.name.replace(/[^A-Za-z0-9._-]/g, '_'), service),
     };
   }
 

@@ -71,6 +71,9 @@ export interface ServiceContext {
   quarantine(kind: string, suggestedName: string, data: Buffer, maxBytes?: number): Promise<QuarantinedFile>;
   /** This decky's self-signed TLS certificate (CN = its hostname), created once and cached. */
   tlsCredentials(): Promise<{ key: string; cert: string }>;
+  /** A directory this service may keep durable per-decky state in (e.g. SSH host keys):
+   * <data dir>/state/<decky>/<service>. Created by the service when it first writes. */
+  readonly stateDir: string;
   /** Aborted when the decoy host stops. */
   readonly signal: AbortSignal;
 }

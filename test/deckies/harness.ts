@@ -57,6 +57,8 @@ export interface TestDeckyOptions {
   name?: string;
   ip?: string;
   limits?: Partial<Limits>;
+  /** Reuse the data directory of an earlier decky (to test what survives a restart). */
+  dataDir?: string;
 }
 
 const FIXTURES = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures');
@@ -121,8 +123,8 @@ export async function startTestDecky(opts: TestDeckyOptions): Promise<TestDecky>
       return needsPrivilege ? { ...s, ports: mod.listens.map((l) => (l.port < lowestPort ? 0 : l.port)) } : s;
     }),
   );
-  const dataDir = mkdtempSync(join(tmpdir(), 'decnet-decky-'));
-  tempDirs.push(dataDir);
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'decnet-decky-'));
+  if (!opts.dataDir) tempDirs.push(dataDir);
   const eventLogPath = join(dataDir, 'events', 'decoy.log');
   const plan: DeckyPlan = { name, ip, persona, services };
   const log: Logger = createLogger(`test-decky/${name}`);

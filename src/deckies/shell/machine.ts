@@ -7,6 +7,7 @@ import { buildImage } from './fs-image.ts';
 import { Vfs, type DirNode } from './vfs.ts';
 import { Shell, BUILTIN_NAMES } from './shell.ts';
 import { commandsFor, SBIN } from './commands/registry.ts';
+import { recordMissingFetch } from './commands/net.ts';
 import { DEFAULT_SHELL_LIMITS, type CommandFn, type ShellHost, type ShellLimits } from './types.ts';
 
 export interface Machine {
@@ -29,5 +30,5 @@ export function createMachine(decky: DeckyInfo, facts: PersonaFacts, opts: Profi
 export function openShell(machine: Machine, user: UserEntry, host: ShellHost, limits: Partial<ShellLimits> = {}): Shell {
   const l = { ...DEFAULT_SHELL_LIMITS, ...limits };
   const vfs = new Vfs(machine.image, { maxBytes: l.maxFsBytes, maxEntries: l.maxFsEntries });
-  return new Shell({ profile: machine.profile, vfs, user, host, commands: machine.commands, limits: l });
+  return new Shell({ profile: machine.profile, vfs, user, host, commands: machine.commands, limits: l, onMissing: recordMissingFetch });
 }

@@ -16,6 +16,8 @@ export interface ShellOptions {
   commands: ReadonlyMap<string, CommandFn>;
   limits?: Partial<ShellLimits>;
   pid?: number;
+  /** Called for a command the machine does not have (after "command not found" is printed). */
+  onMissing?: (ctx: CommandContext) => void;
 }
 
 /** Thrown to unwind the interpreter when the session must stop (exit, limits). */
@@ -24,6 +26,19 @@ class Unwind extends Error {
   constructor(status: number) {
     super('unwind');
     this.status = status;
+  }
+}
+
+const MAX_HISTORY = 1000;
+const MAX_HISTORY_CHARS = 128 * 1024;
+const MAX_VARS = 256;
+const MAX_VAR_CHARS = 4096;
+
+/** Shell variables, bounded in number and size whatever the attacker's loops do. */
+class BoundedEnv extends Map<string, string> {
+  override set(key: string, value: string): this {
+    if (!this.has(key) && this.size >= MAX_VARS) return this;
+    return super.set(key.slice(0, 128), value.length > MAX_VAR_CHARS ? value.slice(0, MAX_VAR_CHARS) : value);
   }
 }
 
@@ -37,14 +52,16 @@ export class Shell {
   readonly limits: ShellLimits;
   readonly commands: ReadonlyMap<string, CommandFn>;
   readonly pid: number;
+  private readonly onMissing: ((ctx: CommandContext) => void) | undefined;
   /** The login user; `user` changes under su/sudo. */
   readonly loginUser: UserEntry;
   user: UserEntry;
   cwd: string;
   oldCwd: string;
-  readonly env = new Map<string, string>();
+  readonly env: Map<string, string> = new BoundedEnv();
   readonly aliases = new Map<string, string>();
   history: string[] = [];
+  private historyChars = 0;
   status = 0;
   exited = false;
   linesRun = 0;
@@ -61,6 +78,7 @@ export class Shell {
     this.vfs = opts.vfs;
     this.host = opts.host;
     this.commands = opts.commands;
+    this.onMissing = opts.onMissing;
     this.limits = { ...DEFAULT_SHELL_LIMITS, ...opts.limits };
     this.loginUser = opts.user;
     this.user = opts.user;
@@ -69,7 +87,7 @@ export class Shell {
     this.oldCwd = this.cwd;
     this.setLoginEnv(opts.user);
     const hist = this.vfs.lookup(`${opts.user.home}/.bash_history`);
-    if (hist?.kind === 'file') this.history = readContent(hist).split('\n').filter(Boolean).slice(-500);
+    if (hist?.kind === 'file') for (const l of readContent(hist).split('\n').slice(-500)) this.addHistory(l);
   }
 
   private setLoginEnv(u: UserEntry): void {
@@ -169,12 +187,18 @@ export class Shell {
     return 'Input/output error';
   }
 
+  clearHistory(): void {
+    this.history = [];
+    this.historyChars = 0;
+  }
+
   addHistory(line: string): void {
     const trimmed = line.trim();
     if (!trimmed || line.startsWith(' ')) return;
     if (this.history[this.history.length - 1] === trimmed) return;
     this.history.push(trimmed);
-    if (this.history.length > 1000) this.history.shift();
+    this.historyChars += trimmed.length;
+    while (this.history.length > MAX_HISTORY || this.historyChars > MAX_HISTORY_CHARS) this.historyChars -= this.history.shift()!.length;
   }
 
   /**
@@ -606,6 +630,7 @@ export class Shell {
         if (node && node.kind !== 'dir') return this.runFile(`${dir}/${name}`, name, argv, stdin, out, err);
       }
       err.write(this.notFound(name));
+      this.onMissing?.(ctx(name));
       return 127;
     }
     return this.runFile(this.resolve(name), name, argv, stdin, out, err);
@@ -630,10 +655,13 @@ export class Shell {
     let real = abs;
     try { real = this.vfs.realpath(abs); } catch { /* keep abs */ }
     const inBinDir = /^\/(usr\/(local\/)?)?s?bin$/.test(dirname(real));
-    const applet = basename(lnode?.kind === 'link' && basename(real) === 'busybox' ? abs : real);
     if (inBinDir) {
-      const fn = applet === 'busybox' ? this.commands.get('busybox') : this.commands.get(applet);
-      if (fn) return fn({ name: applet, args: argv.slice(1), stdin, tty: out === this.terminal, out: (t) => out.write(t), err: (t) => err.write(t), sh: this });
+      // The target picks the implementation (sh -> dash, a BusyBox applet link -> the applet by the
+      // name it was called with); the program sees the name it was invoked as, like argv[0].
+      const invoked = basename(abs);
+      const target = basename(real);
+      const fn = target === 'busybox' && lnode?.kind === 'link' ? this.commands.get(invoked) : this.commands.get(target) ?? this.commands.get(invoked);
+      if (fn) return fn({ name: invoked, args: argv.slice(1), stdin, tty: out === this.terminal, out: (t) => out.write(t), err: (t) => err.write(t), sh: this });
     }
     if (node.kind !== 'file') return 0;
     const content = readContent(node);

@@ -277,12 +277,12 @@ test('host keys persist across restarts; the banner follows the persona', async 
   });
   assert.match(banner, /^SSH-2\.0-OpenSSH_8\.9p1 Ubuntu-3ubuntu0\.\d+\r\n$/);
   await first.stop();
-  const second = await startTestDecky({ name: 'ssh-keys-decky', services: [{ name: 'ssh', config: FAST }], persona: { distro: 'ubuntu22' } });
+  const second = await startTestDecky({ name: 'ssh-keys-decky', services: [{ name: 'ssh', config: FAST }], persona: { distro: 'ubuntu22' }, dataDir: first.dataDir });
   const fp2 = await keyOf(second);
   await second.stop();
   assert.ok(fp1.length > 0);
   assert.equal(fp2, fp1, 'the same decky presents the same host key after a restart');
-  assert.ok(existsSync(join(process.env.DECNET_DATA_DIR!, 'deckies', 'ssh-keys-decky', 'ssh', 'ssh_host_ed25519_key')));
+  assert.ok(existsSync(join(first.dataDir, 'state', 'ssh-keys-decky', 'ssh', 'ssh_host_ed25519_key')), 'keys live in the decky state directory');
 });
 
 test('Windows personas present OpenSSH for Windows and never open the Linux shell', async () => {

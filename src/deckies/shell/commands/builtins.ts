@@ -148,7 +148,7 @@ function test(c: CommandContext): number {
 function history(c: CommandContext): number {
   const sh = c.sh;
   if (c.args.includes('-c')) {
-    sh.history = [];
+    sh.clearHistory();
     return 0;
   }
   if (c.args.some((a) => a.startsWith('-'))) return 0;

@@ -41,14 +41,14 @@ function recordDownload(c: CommandContext, url: string, tool: string, dest?: str
   c.sh.record('download', { url: url.slice(0, 2048), tool, dest, cwd: c.sh.cwd, user: c.sh.user.name });
 }
 
-async function wget(c: CommandContext): Promise<number> {
+function wgetArgs(args: string[]): { urls: string[]; quiet: boolean; dest?: string } {
   const urls: string[] = [];
   let quiet = false;
   let dest: string | undefined;
-  for (let i = 0; i < c.args.length; i++) {
-    const a = c.args[i]!;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
     if (a === '-O' || a === '-P' || a === '--output-document' || a === '-o' || a === '-U' || a === '--user-agent' || a === '-t' || a === '-T') {
-      const v = c.args[++i];
+      const v = args[++i];
       if (a === '-O' || a === '-P' || a === '--output-document') dest = v;
       continue;
     }
@@ -58,6 +58,11 @@ async function wget(c: CommandContext): Promise<number> {
     if (a.startsWith('-')) { if (a.includes('q') && !a.startsWith('--')) quiet = true; continue; }
     urls.push(a);
   }
+  return dest === undefined ? { urls, quiet } : { urls, quiet, dest };
+}
+
+async function wget(c: CommandContext): Promise<number> {
+  const { urls, quiet, dest } = wgetArgs(c.args);
   const busybox = c.sh.isBusybox;
   if (urls.length === 0) {
     c.err(busybox ? `${BUSYBOX_BUILD} multi-call binary.\n\nUsage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR]\n` : "wget: missing URL\nUsage: wget [OPTION]... [URL]...\n\nTry `wget --help' for more options.\n");
@@ -89,20 +94,21 @@ async function wget(c: CommandContext): Promise<number> {
   return status;
 }
 
-async function curl(c: CommandContext): Promise<number> {
+const CURL_WITH_VALUE = new Set(['-o', '-H', '-A', '-d', '-X', '-u', '-e', '-m', '--data', '--header', '--user-agent', '--output', '--connect-timeout', '--max-time', '-x', '--proxy', '-b', '-c', '-T', '-F', '--retry']);
+
+function curlArgs(args: string[]): { urls: string[]; silent: boolean; showErrors: boolean; dest?: string } {
   const urls: string[] = [];
   let silent = false;
   let showErrors = false;
   let dest: string | undefined;
-  const withValue = new Set(['-o', '-H', '-A', '-d', '-X', '-u', '-e', '-m', '--data', '--header', '--user-agent', '--output', '--connect-timeout', '--max-time', '-x', '--proxy', '-b', '-c', '-T', '-F', '--retry']);
-  for (let i = 0; i < c.args.length; i++) {
-    const a = c.args[i]!;
-    if (withValue.has(a)) {
-      const v = c.args[++i];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (CURL_WITH_VALUE.has(a)) {
+      const v = args[++i];
       if (a === '-o' || a === '--output') dest = v;
       continue;
     }
-    if (a === '--url') { urls.push(c.args[++i] ?? ''); continue; }
+    if (a === '--url') { urls.push(args[++i] ?? ''); continue; }
     if (a.startsWith('--')) { if (a === '--silent') silent = true; if (a === '--show-error') showErrors = true; continue; }
     if (a.startsWith('-') && a.length > 1) {
       if (a.includes('s')) silent = true;
@@ -112,6 +118,11 @@ async function curl(c: CommandContext): Promise<number> {
     }
     urls.push(a);
   }
+  return dest === undefined ? { urls, silent, showErrors } : { urls, silent, showErrors, dest };
+}
+
+async function curl(c: CommandContext): Promise<number> {
+  const { urls, silent, showErrors, dest } = curlArgs(c.args);
   if (urls.length === 0) {
     c.err("curl: try 'curl --help' or 'curl --manual' for more information\n");
     return 2;
@@ -131,28 +142,41 @@ async function curl(c: CommandContext): Promise<number> {
   return status;
 }
 
-async function tftp(c: CommandContext): Promise<number> {
+function tftpArgs(args: string[]): { host?: string; port?: string; remote?: string; local?: string } {
   let remote: string | undefined;
   let local: string | undefined;
   const rest: string[] = [];
-  for (let i = 0; i < c.args.length; i++) {
-    const a = c.args[i]!;
-    if (a === '-r') remote = c.args[++i];
-    else if (a === '-l') local = c.args[++i];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-r') remote = args[++i];
+    else if (a === '-l') local = args[++i];
+    else if (a === '-c') { i++; if (args[i] === 'get' || args[i] === 'put') { remote = args[++i]; } }
     else if (a.startsWith('-')) continue;
     else rest.push(a);
   }
-  const host = rest[0];
+  return { host: rest[0], port: rest[1], remote, local };
+}
+
+function tftpUrl(t: ReturnType<typeof tftpArgs>): string {
+  return `tftp://${t.host}${t.port ? ':' + t.port : ''}/${t.remote ?? t.local ?? ''}`;
+}
+
+async function tftp(c: CommandContext): Promise<number> {
+  const t = tftpArgs(c.args);
+  const { host, remote, local } = t;
   if (!host) { c.err('Usage: tftp [OPTIONS] HOST [PORT]\n'); return 1; }
-  recordDownload(c, `tftp://${host}${rest[1] ? ':' + rest[1] : ''}/${remote ?? local ?? ''}`, 'tftp', local ?? remote);
+  recordDownload(c, tftpUrl(t), 'tftp', local ?? remote);
   await c.sh.sleep(2000);
   c.err('tftp: timeout\n');
   return 1;
 }
 
+function ftpgetArgs(args: string[]): string[] {
+  return args.filter((a, i) => !a.startsWith('-') && !['-u', '-p', '-P'].includes(args[i - 1] ?? ''));
+}
+
 async function ftpget(c: CommandContext): Promise<number> {
-  const ops = c.args.filter((a, i) => !a.startsWith('-') && !['-u', '-p', '-P'].includes(c.args[i - 1] ?? ''));
-  const [host, local, remote] = ops;
+  const [host, local, remote] = ftpgetArgs(c.args);
   if (!host || !local) { c.err(`Usage: ${c.name} [OPTIONS] HOST [LOCAL_FILE] REMOTE_FILE\n`); return 1; }
   recordDownload(c, `ftp://${host}/${(remote ?? local).replace(/^\/+/, '')}`, c.name, local);
   await rtt(c);
@@ -240,6 +264,31 @@ async function dnsLookup(c: CommandContext): Promise<number> {
   else if (c.name === 'host') c.out(';; connection timed out; no servers could be reached\n');
   else c.out(';; connection timed out; no servers could be reached\n\n');
   return c.name === 'dig' ? 9 : 1;
+}
+
+/**
+ * A download tool the persona does not have (tftp on Debian, curl on BusyBox): the shell says
+ * "command not found", but what the attacker tried to fetch is still worth recording.
+ */
+export function recordMissingFetch(c: CommandContext): void {
+  const tool = `${c.name} (not installed)`;
+  switch (c.name) {
+    case 'wget':
+      for (const u of wgetArgs(c.args).urls.slice(0, MAX_URLS)) recordDownload(c, parseTarget(u)?.href ?? u, tool);
+      return;
+    case 'curl':
+      for (const u of curlArgs(c.args).urls.slice(0, MAX_URLS)) recordDownload(c, parseTarget(u)?.href ?? u, tool);
+      return;
+    case 'tftp': {
+      const t = tftpArgs(c.args);
+      if (t.host) recordDownload(c, tftpUrl(t), tool);
+      return;
+    }
+    case 'ftpget': {
+      const [host, local, remote] = ftpgetArgs(c.args);
+      if (host && local) recordDownload(c, `ftp://${host}/${(remote ?? local).replace(/^\/+/, '')}`, tool);
+    }
+  }
 }
 
 export const NET_COMMANDS: Record<string, CommandFn> = {

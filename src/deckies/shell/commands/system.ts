@@ -93,7 +93,7 @@ function ps(c: CommandContext): number {
   const sh = c.sh;
   const tty = sh.host.tty === '?' ? '?' : sh.host.tty;
   const rows = processTable(sh.profile, sh.loginUser.name, sh.pid, tty);
-  const args = c.args.join(' ');
+  const args = c.args.join(' ').slice(0, 256);
   const full = /(^|\s)-?[a-zA-Z]*[aAex]/.test(args) || args.includes('-ef') || args.includes('aux');
   const bsd = /(^|\s)[a-z]*u/.test(args) && !args.startsWith('-');
   const ownRows = [
@@ -503,7 +503,12 @@ async function shCmd(c: CommandContext): Promise<number> {
   const script = c.args.find((a) => !a.startsWith('-'));
   if (script) {
     const node = sh.safeLookup(sh.resolve(script));
-    if (!node) { c.err(`${c.name}: ${sh.isBusybox ? "can't open" : ''}${sh.isBusybox ? ` '${script}'` : `${script}: No such file or directory`}\n`.replace(': :', ':')); return 127; }
+    // Each shell words a missing script its own way: BusyBox ash, dash (Debian's sh), bash.
+    const dash = c.name === 'dash' || (c.name === 'sh' && sh.profile.extras.family === 'debian');
+    if (!node) {
+      c.err(sh.isBusybox ? `${c.name}: can't open '${script}': No such file or directory\n` : dash ? `${c.name}: 0: cannot open ${script}: No such file\n` : `${c.name}: ${script}: No such file or directory\n`);
+      return sh.isBusybox || dash ? 2 : 127;
+    }
     if (node.kind !== 'file') { c.err(`${c.name}: ${script}: Is a directory\n`); return 126; }
     const text = readContent(node);
     if (text.startsWith('\x7fELF')) { c.err(`${c.name}: ${script}: cannot execute binary file\n`); return 126; }
