@@ -13,19 +13,23 @@ const builtinsViaRequire = {
   setup(b) {
     b.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, (args) => {
       if (!builtins.has(args.path) && !args.path.startsWith('node:')) return undefined;
-      if (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') return { path: args.path, external: true };
+      // `await import('node:x')` needs the named exports, which a CommonJS wrapper chunk does not
+      // give (it exports only `default`): dynamic imports stay native.
+      if (args.kind !== 'import-statement') return { path: args.path, external: true };
       return { path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: 'builtin' };
     });
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };
 
-const started = Date.now();
-const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
-rmSync('dist', { recursive: true, force: true });
-const result = await build({
-  entryPoints: { decnet: 'src/cli/main.ts' },
-  outdir: 'dist',
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+/** The bundle options every entry uses (the benchmarks bundle their fixtures with them too). */
+export function buildBundle(overrides) {
+  return build({ ...bundleOptions, ...overrides });
+}
+
+const bundleOptions = {
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -48,9 +52,14 @@ const result = await build({
   banner: {
     js: "let __decnetRealRequire; const __decnetLoadRequire = () => (__decnetRealRequire ??= process.getBuiltinModule('node:module').createRequire(import.meta.url)); const require = Object.assign((id) => __decnetLoadRequire()(id), { resolve: (id, o) => __decnetLoadRequire().resolve(id, o) }); const __decnetFilename = import.meta.filename; const __decnetDirname = import.meta.dirname;",
   },
-
   define: { DECNET_VERSION: JSON.stringify(version), __dirname: '__decnetDirname', __filename: '__decnetFilename' },
-});
-writeFileSync('dist/meta.json', JSON.stringify(result.metafile));
-const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
-process.stdout.write(`build: ${outputs.length} chunks in dist/ (${Date.now() - started} ms)\n`);
+};
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const started = Date.now();
+  rmSync('dist', { recursive: true, force: true });
+  const result = await buildBundle({ entryPoints: { decnet: 'src/cli/main.ts' }, outdir: 'dist' });
+  writeFileSync('dist/meta.json', JSON.stringify(result.metafile));
+  const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
+  process.stdout.write(`build: ${outputs.length} chunks in dist/ (${Date.now() - started} ms)\n`);
+}

@@ -19,5 +19,7 @@ export function listHostStatesIn(runDir: string): HostState[] {
       // being rewritten
     }
   }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  // `decnet up` hosts the broker's group itself: list that process once, under its group's name.
+  const hostPids = new Set(out.filter((h) => h.role !== 'fleet').map((h) => h.pid));
+  return out.filter((h) => !(h.role === 'fleet' && hostPids.has(h.pid))).sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -4,6 +4,8 @@ import type { ArgSpec, OptionSpec, ParsedArgs } from './args.ts';
 import { WORKERS } from '../fleet/registry.ts';
 import { DATA_COMMANDS } from './table/data.ts';
 import { DECKY_COMMANDS } from './table/deckies.ts';
+import { INTEL_COMMANDS } from './table/intel.ts';
+import { HERD_COMMANDS } from './table/herd.ts';
 
 export type CommandGroup = 'fleet' | 'workers' | 'deckies' | 'data' | 'intel' | 'inspect';
 
@@ -93,7 +95,8 @@ const core: CommandSpec[] = [
   },
 ];
 
-const workerCommands: CommandSpec[] = WORKERS.map((w) => ({
+// Workers whose command also has actions (`decnet ttp export`) are listed by that command instead.
+const workerCommands: CommandSpec[] = WORKERS.filter((w) => !HERD_COMMANDS.some((c) => c.name === w.name)).map((w) => ({
   name: w.name,
   group: 'workers' as const,
   summary: w.summary,
@@ -103,7 +106,7 @@ const workerCommands: CommandSpec[] = WORKERS.map((w) => ({
   load: runWorker(w.name),
 }));
 
-export const COMMANDS: readonly CommandSpec[] = [...core, ...DECKY_COMMANDS, ...DATA_COMMANDS, ...workerCommands];
+export const COMMANDS: readonly CommandSpec[] = [...core, ...DECKY_COMMANDS, ...DATA_COMMANDS, ...INTEL_COMMANDS, ...HERD_COMMANDS, ...workerCommands];
 
 export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name);

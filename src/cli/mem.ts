@@ -13,13 +13,21 @@ interface Row {
   memory: MemoryReading;
 }
 
+function launcherPid(hosts: { role?: string; pid: number }[]): number | undefined {
+  return hosts.find((h) => h.role === 'fleet')?.pid;
+}
+
 export default async function mem(args: ParsedArgs): Promise<number> {
   const rows: Row[] = [];
-  for (const host of listHostStates()) {
+  const hosts = listHostStates();
+  // `decnet up` hosts the broker's group itself: count that process once, under its group's name.
+  const hostPids = new Set(hosts.filter((h) => h.role !== 'fleet').map((h) => h.pid));
+  for (const host of hosts) {
     if (!host.alive) continue;
+    if (host.role === 'fleet' && hostPids.has(host.pid)) continue;
     const memory = readMemory(host.pid);
     if (!memory) continue;
-    rows.push({ process: host.role === 'fleet' ? `${host.name} (launcher)` : host.name, pid: host.pid, workers: host.workers.map((w) => w.name), memory });
+    rows.push({ process: host.role === 'fleet' ? `${host.name} (launcher)` : host.pid === launcherPid(hosts) ? `${host.name} (in launcher)` : host.name, pid: host.pid, workers: host.workers.map((w) => w.name), memory });
   }
   const total = rows.reduce<MemoryReading>(
     (sum, r) => ({ pss: sum.pss + r.memory.pss, pssAnon: sum.pssAnon + r.memory.pssAnon, uss: sum.uss + r.memory.uss, rss: sum.rss + r.memory.rss }),

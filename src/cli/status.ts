@@ -27,9 +27,11 @@ export default async function status(args: ParsedArgs): Promise<number> {
       last_error: w.last_error ?? null,
     })),
   );
+  const { describeDeckies } = await import('../deploy/describe.ts');
+  const deckies = await describeDeckies();
   if (args.options.json) {
     const processes = hosts.map((h) => ({ name: h.name, pid: h.pid, alive: h.alive, role: h.role ?? 'host', started_at: h.started_at, updated_at: h.updated_at, memory_kb: h.memory ?? null }));
-    process.stdout.write(JSON.stringify({ run_dir: runDir(), processes, workers: rows }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ run_dir: runDir(), processes, workers: rows, deckies }, null, 2) + '\n');
     return 0;
   }
   if (hosts.length === 0) {
@@ -54,5 +56,10 @@ export default async function status(args: ParsedArgs): Promise<number> {
       [2, 6],
     ),
   );
+  if (deckies.deckies.length) {
+    const { renderDeckies } = await import('./deckies-view.ts');
+    process.stdout.write(`\nDeckies (${deckies.source === 'default' ? 'default plan' : deckies.plan_path}):\n`);
+    process.stdout.write(renderDeckies(deckies.deckies, { state: true }));
+  }
   return 0;
 }

@@ -36,6 +36,9 @@ export default async function up(args: ParsedArgs): Promise<number> {
 
   say(`decnet up: ${processes.length} process(es), layout ${layout}, spec ${spec.source}`);
   say(`data ${dataDir()}  run ${runDir()}  logs ${dataDir()}/logs/<process>.log`);
+  const hasApi = processes.some((p) => p.workers.includes('api'));
+  const dashboard = hasApi ? await import('./up-dashboard.ts') : undefined;
+  const seed = await dashboard?.seedAdminAccount();
 
   const launcher = new Launcher({
     spec,
@@ -89,6 +92,7 @@ export default async function up(args: ParsedArgs): Promise<number> {
     throw new DecnetError(`fleet start failed: ${(err as Error).message}`, 1);
   }
   say('fleet is up. `decnet status` shows workers, `decnet mem` memory. Ctrl-C stops everything.');
+  if (dashboard && seed) for (const line of dashboard.firstLoginLines(await dashboard.waitForDashboard(15_000), seed)) say(line);
   if (live) say('');
   const ticker = setInterval(() => {
     writeState();

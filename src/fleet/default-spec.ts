@@ -11,8 +11,32 @@ semi_space = 1
 workers = bus
 memory_max = 96M
 
+# The API: REST, live event stream and the dashboard, on 127.0.0.1:8000 (DECNET_API_HOST/PORT).
+# Database reads run in two reader threads, so a slow query never stalls the event loop.
+[process api]
+workers = api
+memory_max = 192M
+
 # The decoy host parses attacker input, so it gets its own process and cap.
 [process deckies]
 workers = deckies
 memory_max = 192M
+
+# Capture: the ingester (event logs into the database, exactly once) and the collector (syslog from
+# other sources, normalised into the collector log).
+[process capture]
+workers = ingester, collector
+memory_max = 128M
+
+# Intelligence: attacker profiles and behaviour, credential reuse, ATT&CK tagging.
+[process intel]
+workers = profiler, reuse-correlator, ttp
+memory_max = 192M
+
+# The herd: enrichment and webhook delivery. The offline country/AS tables are read from compiled
+# files (page cache, not process memory); compiling them runs once per dataset in a short-lived
+# child process (about 80 MB at its peak), which the cap leaves room for.
+[process herd]
+workers = enrich, webhook
+memory_max = 160M
 `;

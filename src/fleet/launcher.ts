@@ -9,6 +9,7 @@ import { busSocketPath, dataDir, ensureDir } from '../core/paths.ts';
 import { createLogger } from '../core/log.ts';
 import type { FleetSpec, Layout, ProcessSpec } from './spec.ts';
 import { findWorker } from './registry.ts';
+import type { Host } from './host.ts';
 
 export type ProcessState = 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped';
 
@@ -75,6 +76,10 @@ export class Launcher {
   private readonly opts: LauncherOptions;
   private stopping = false;
   private readonly log = createLogger('up');
+  /** The broker's process group runs inside the launcher: one process fewer, and the broker still
+   * shares its process with no other worker. */
+  private brokerHost: Host | undefined;
+  private brokerProcess: ManagedProcess | undefined;
 
   constructor(opts: LauncherOptions) {
     this.opts = opts;
@@ -86,10 +91,24 @@ export class Launcher {
   }
 
   async start(): Promise<void> {
-    const brokers = this.processes.filter((p) => this.hostsBroker(p));
-    for (const p of brokers) this.spawn(p);
-    if (brokers.length) await waitForSocket(busSocketPath(), 15_000);
-    for (const p of this.processes) if (!brokers.includes(p)) this.spawn(p);
+    const broker = this.processes.find((p) => this.hostsBroker(p));
+    if (broker) {
+      await this.startInProcess(broker);
+      await waitForSocket(busSocketPath(), 15_000);
+    }
+    for (const p of this.processes) if (p !== broker) this.spawn(p);
+  }
+
+  private async startInProcess(p: ManagedProcess): Promise<void> {
+    const [{ Host, hostTimingFromEnv }, { loadHostedWorkers }] = await Promise.all([import('./host.ts'), import('./load-workers.ts')]);
+    const { workers } = await loadHostedWorkers(p.spec.workers, this.opts.spec.workerOptions);
+    this.brokerHost = new Host({ ...hostTimingFromEnv(), name: p.spec.name, workers, busUrl: 'local:' });
+    this.brokerProcess = p;
+    await this.brokerHost.start();
+    p.state = 'running';
+    p.pid = process.pid;
+    p.startedAt = Date.now();
+    this.emit(p, `started inside the launcher (pid ${process.pid})`);
   }
 
   private emit(p: ManagedProcess, message: string): void {
@@ -192,7 +211,15 @@ export class Launcher {
         await Promise.all(group.map(waitExit));
       }
     };
-    await stopGroup(this.processes.filter((p) => !this.hostsBroker(p)));
-    await stopGroup(this.processes.filter((p) => this.hostsBroker(p)));
+    await stopGroup(this.processes.filter((p) => p !== this.brokerProcess));
+    const p = this.brokerProcess;
+    if (this.brokerHost && p) {
+      p.state = 'stopping';
+      this.emit(p, 'stopping');
+      await this.brokerHost.stop('fleet stopping');
+      p.state = 'stopped';
+      p.pid = undefined;
+      this.emit(p, 'stopped');
+    }
   }
 }

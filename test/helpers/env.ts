@@ -30,6 +30,8 @@ export function testDirs(prefix = 'decnet-test-'): TestDirs {
       DECNET_BUS_SOCKET: socket,
       DECNET_BUS_URL: `unix:${socket}`,
       DECNET_DB_URL: `sqlite:${join(root, 'data', 'decnet.db')}`,
+      // the API of a test fleet listens on a free port (it writes the address to <run dir>/api.json)
+      DECNET_API_PORT: '0',
       DECNET_LOG_LEVEL: process.env.DECNET_LOG_LEVEL ?? 'warn',
     },
     cleanup: () => rmSync(root, { recursive: true, force: true }),

@@ -29,6 +29,18 @@ const PENDING_MAX_CHARS = 512 * 1024;
 /** Most tag ids listed in one ttp.tagged event. */
 const MAX_IDS_PER_EVENT = 500;
 
+/** An attacker's rule state and the last log row that changed it. */
+interface StoredState {
+  last: number;
+  state: AttackerState;
+}
+
+function reviveStoredState(ip: string, stored: unknown): StoredState {
+  const s = stored as Partial<StoredState> | undefined;
+  const last = typeof s?.last === 'number' && Number.isInteger(s.last) && s.last >= 0 ? s.last : 0;
+  return { last, state: reviveAttackerState(ip, s?.state) };
+}
+
 interface PendingTag {
   ip: string;
   /** When it started waiting (epoch ms). */
@@ -85,21 +97,21 @@ export default defineWorker({
     let cursor = Number((await getState<number>(db, CURSOR_KEY)) ?? 0);
     if (!Number.isInteger(cursor) || cursor < 0) cursor = 0;
     let pending = revivePending(await getState(db, PENDING_KEY));
-    const states = new Map<string, AttackerState>();
+    const states = new Map<string, StoredState>();
     const stats = { events: 0, tags_matched: 0, tags_inserted: 0, anchored: 0, batches: 0, errors: 0 };
     ctx.health(() => ({ cursor, pending: pending.length, rules: engine.rules.length, wakeups: waker.wakeups, ...stats }));
     ctx.log.info('tagging from the logs table', { cursor, rules: engine.rules.length, pending: pending.length });
 
-    async function stateFor(ip: string): Promise<AttackerState> {
-      let state = states.get(ip);
-      if (state) {
+    async function stateFor(ip: string): Promise<StoredState> {
+      let entry = states.get(ip);
+      if (entry) {
         states.delete(ip); // re-insert: Map order is the LRU order
       } else {
-        state = reviveAttackerState(ip, await getState(db, stateKey(ip)));
+        entry = reviveStoredState(ip, await getState(db, stateKey(ip)));
         if (states.size >= STATE_CACHE) states.delete(states.keys().next().value!);
       }
-      states.set(ip, state);
-      return state;
+      states.set(ip, entry);
+      return entry;
     }
 
     /** One batch; returns the number of log rows read. */
@@ -107,14 +119,20 @@ export default defineWorker({
       const rows = await logsAfterId(db, cursor, cfg.batch);
       const now = Date.now();
       const fresh: { ip: string; tag: TagInput }[] = [];
-      const dirty = new Map<string, AttackerState>();
+      const dirty = new Map<string, StoredState>();
       for (const row of rows) {
         const event = logRowToEvent(row);
         if (!event) continue;
         stats.events++;
-        const state = await stateFor(event.attacker_ip);
-        const { tags, stateChanged } = engine.evaluate(event, state);
-        if (stateChanged) dirty.set(event.attacker_ip, state);
+        const entry = await stateFor(event.attacker_ip);
+        // A row the state has already seen (a replay after the cursor was reset) is evaluated
+        // without it: counting it twice would change what the counting rules say.
+        const replayed = row.id <= entry.last;
+        const { tags, stateChanged } = replayed ? engine.evaluate(event) : engine.evaluate(event, entry.state);
+        if (stateChanged) {
+          entry.last = row.id;
+          dirty.set(event.attacker_ip, entry);
+        }
         const sessionId = typeof row.fields?.session_id === 'string' ? row.fields.session_id : undefined;
         for (const tag of tags) fresh.push({ ip: event.attacker_ip, tag: tagToInput(tag, { logId: row.id, sessionId }, engine.catalogue) });
       }
@@ -145,6 +163,9 @@ export default defineWorker({
         for (const w of stillWaiting) if (toAnchor.has(w.ip)) widen(toAnchor, w.ip, String(w.tag.created_at));
       }
 
+      // Nothing read, nothing resolved: the waiting tags keep waiting, and nothing needs writing.
+      if (rows.length === 0 && ready.length === 0 && toAnchor.size === 0 && stillWaiting.length === pending.length) return 0;
+
       const inserted = await inTransaction(db, async (tx) => {
         if (toAnchor.size > 0) {
           const anchored = await anchorAttackers(tx, toAnchor);
@@ -156,7 +177,7 @@ export default defineWorker({
           stillWaiting = stillWaiting.filter((w) => !anchored.has(w.ip));
         }
         const ids = await insertNewTags(tx, ready);
-        for (const [ip, state] of dirty) await setState(tx, stateKey(ip), state);
+        for (const [ip, entry] of dirty) await setState(tx, stateKey(ip), { last: entry.last, state: entry.state });
         if (nextCursor !== cursor) await setState(tx, CURSOR_KEY, nextCursor);
         if (stillWaiting.length > 0 || pending.length > 0) await setState(tx, PENDING_KEY, stillWaiting);
         return ids;
