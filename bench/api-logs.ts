@@ -5,14 +5,14 @@
 //
 //   node bench/api-logs.ts [--events N] [--clients N] [--seconds S]
 // The event database is built once and kept in $TMPDIR (DECNET_BENCH_LOGS_DB overrides the path).
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureBuilt, mb, sandbox, table } from './lib/measure.ts';
 import { startApiProcess } from './lib/api-process.ts';
 import { runLoad, type LoadResult } from './lib/http-load.ts';
-import { fillLogs } from './lib/log-fixture.ts';
+import { eventDatabase } from './lib/log-fixture.ts';
 import { readMemory } from '../src/fleet/memory.ts';
 
 const { values } = parseArgs({
@@ -28,30 +28,6 @@ const SEMI = Number(values.semi);
 const EVENTS = Number(values.events);
 const CLIENTS = Number(values.clients);
 const SECONDS = Number(values.seconds);
-
-async function eventDatabase(): Promise<string> {
-  const path = process.env.DECNET_BENCH_LOGS_DB ?? join(tmpdir(), `decnet-bench-logs-${EVENTS}.db`);
-  const { openDatabase } = await import('../src/db/connection.ts');
-  if (existsSync(path)) {
-    const db = await openDatabase(`sqlite:${path}`);
-    const { countLogs } = await import('../src/db/logs/repo.ts');
-    const n = await countLogs(db);
-    await db.close();
-    if (n === EVENTS) return path;
-    rmSync(path, { force: true });
-  }
-  const building = `${path}.building`;
-  for (const suffix of ['', '-wal', '-shm']) rmSync(building + suffix, { force: true });
-  process.stderr.write(`building ${EVENTS} events in ${path} (once) …\n`);
-  const started = Date.now();
-  const db = await openDatabase(`sqlite:${building}`);
-  await fillLogs(db, EVENTS, (done) => {
-    if (done % 100_000 === 0) process.stderr.write(`  ${done} (${Math.round((Date.now() - started) / 1000)} s)\n`);
-  });
-  await db.close();
-  renameSync(building, path);
-  return path;
-}
 
 function hostState(runDir: string): { el_delay_p99_ms?: number } {
   try {
@@ -91,7 +67,7 @@ async function scenario(name: string, dbPath: string, path: () => string, extraE
 }
 
 ensureBuilt();
-const dbPath = await eventDatabase();
+const dbPath = await eventDatabase(EVENTS);
 const SCENARIOS: [string, () => string, Record<string, string>][] = [
   ['default page (limit=50)', () => '/api/v1/logs?limit=50', {}],
   ['mixed pages and filters', mixedPath, {}],

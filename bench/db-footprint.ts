@@ -105,11 +105,19 @@ try {
   }
   const med = (label: string, key: keyof MemoryReading) => median(readings.get(label)!.map((r) => r[key]));
   const idle = med('idle node', 'pss');
+  const idleUss = med('idle node', 'uss');
   process.stdout.write(`Data-layer import cost, PSS in MB, median of ${RUNS} runs (node ${process.version}, flags ${NODE_FLAGS.join(' ')})\n\n`);
   process.stdout.write(
     table(
-      ['process', 'PSS', 'PSS anon', 'USS', 'PSS - idle node'],
-      cases.map(([label]) => [label, mb(med(label, 'pss')), mb(med(label, 'pssAnon')), mb(med(label, 'uss')), label === 'idle node' ? '-' : `+${mb(med(label, 'pss') - idle)}`]),
+      ['process', 'PSS', 'PSS anon', 'USS', 'PSS - idle node', 'USS - idle node'],
+      cases.map(([label]) => [
+        label,
+        mb(med(label, 'pss')),
+        mb(med(label, 'pssAnon')),
+        mb(med(label, 'uss')),
+        label === 'idle node' ? '-' : `+${mb(med(label, 'pss') - idle)}`,
+        label === 'idle node' ? '-' : `+${mb(med(label, 'uss') - idleUss)}`,
+      ]),
     ),
   );
   process.stdout.write('\nBundle chunks (bytes):\n\n');

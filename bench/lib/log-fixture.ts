@@ -1,6 +1,9 @@
 // A synthetic event database for API benchmarks: realistic spread of deckies, services, event
 // types and attacker addresses, raw lines of typical length. Deterministic (seeded), so two runs
 // measure the same data.
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Db } from '../../src/db/types.ts';
 import type { LogEventInput } from '../../src/db/logs/repo.ts';
 
@@ -65,4 +68,32 @@ export async function fillLogs(db: Db, count: number, onProgress?: (done: number
     await appendLogs(db, events);
     onProgress?.(done + n);
   }
+}
+
+/**
+ * The path of a SQLite database holding exactly `events` synthetic events, built once (about a
+ * minute per million) and kept in $TMPDIR; DECNET_BENCH_LOGS_DB names another path.
+ */
+export async function eventDatabase(events: number): Promise<string> {
+  const path = process.env.DECNET_BENCH_LOGS_DB ?? join(tmpdir(), `decnet-bench-logs-${events}.db`);
+  const { openDatabase } = await import('../../src/db/connection.ts');
+  if (existsSync(path)) {
+    const db = await openDatabase(`sqlite:${path}`);
+    const { countLogs } = await import('../../src/db/logs/repo.ts');
+    const n = await countLogs(db);
+    await db.close();
+    if (n === events) return path;
+    rmSync(path, { force: true });
+  }
+  const building = `${path}.building`;
+  for (const suffix of ['', '-wal', '-shm']) rmSync(building + suffix, { force: true });
+  process.stderr.write(`building ${events} events in ${path} (once) …\n`);
+  const started = Date.now();
+  const db = await openDatabase(`sqlite:${building}`);
+  await fillLogs(db, events, (done) => {
+    if (done % 100_000 === 0) process.stderr.write(`  ${done} (${Math.round((Date.now() - started) / 1000)} s)\n`);
+  });
+  await db.close();
+  renameSync(building, path);
+  return path;
 }

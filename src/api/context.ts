@@ -31,20 +31,39 @@ export interface ApiContext {
   readonly tickets: TicketStore;
   readonly streams: StreamHub;
   readonly workers: WorkerRegistry;
+  /** Small results (counts, aggregates). */
   readonly cache: TtlCache;
+  /** Serialised list pages (tens of KB each): fewer entries. */
+  readonly pages: TtlCache;
   readonly startedAt: number;
 }
 
 /**
- * Short-lived results of expensive reads (counts over large tables). Values are promises, so
- * concurrent requests for the same key share one query. Bounded in size.
+ * Short-lived results of expensive reads (counts over large tables, pages of lists). Values are
+ * promises, so concurrent requests for the same key share one query. An expired value is still
+ * answered (for at most MAX_STALE_MS) while one refresh runs in the background, so no request
+ * waits for a recount that others already paid for. Bounded in entries.
  */
+const MAX_STALE_MS = 60_000;
+
+interface Entry {
+  at: number;
+  ttlMs: number;
+  value: Promise<unknown>;
+  settled: boolean;
+  refreshing: boolean;
+}
+
 export class TtlCache {
-  private readonly entries = new Map<string, { at: number; ttlMs: number; value: Promise<unknown> }>();
+  private readonly entries = new Map<string, Entry>();
   private readonly maxEntries: number;
 
   constructor(maxEntries = 512) {
     this.maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 
   /**
@@ -55,25 +74,46 @@ export class TtlCache {
     const now = Date.now();
     const hit = this.entries.get(key);
     if (hit && now - hit.at < hit.ttlMs) return hit.value as Promise<T>;
+    if (hit && hit.settled && now - hit.at < hit.ttlMs + MAX_STALE_MS) {
+      if (!hit.refreshing) this.refresh(hit, ttlMs, load);
+      return hit.value as Promise<T>;
+    }
     if (this.entries.size >= this.maxEntries) {
-      for (const [k, e] of this.entries) if (now - e.at >= e.ttlMs) this.entries.delete(k);
+      for (const [k, e] of this.entries) if (e.settled && now - e.at >= e.ttlMs + MAX_STALE_MS) this.entries.delete(k);
       while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     }
     const value = load();
     // While loading, concurrent callers share the pending promise.
-    const entry = { at: now, ttlMs: Number.MAX_SAFE_INTEGER, value: value as Promise<unknown> };
+    const entry: Entry = { at: now, ttlMs: Number.MAX_SAFE_INTEGER, value, settled: false, refreshing: false };
     this.entries.set(key, entry);
     value.then(
       () => {
-        const took = Date.now() - now;
+        entry.settled = true;
         entry.at = Date.now();
-        entry.ttlMs = typeof ttlMs === 'number' ? ttlMs : ttlMs(took);
+        entry.ttlMs = typeof ttlMs === 'number' ? ttlMs : ttlMs(entry.at - now);
       },
       () => {
         if (this.entries.get(key) === entry) this.entries.delete(key);
       },
     );
     return value;
+  }
+
+  private refresh<T>(entry: Entry, ttlMs: number | ((loadMs: number) => number), load: () => Promise<T>): void {
+    entry.refreshing = true;
+    const started = Date.now();
+    load().then(
+      (v) => {
+        entry.value = Promise.resolve(v);
+        entry.at = Date.now();
+        entry.ttlMs = typeof ttlMs === 'number' ? ttlMs : ttlMs(entry.at - started);
+        entry.refreshing = false;
+      },
+      () => {
+        // keep answering the last good value until it is too old; the next call tries again
+        entry.refreshing = false;
+      },
+    );
   }
 
   /** Drops every entry whose key starts with `prefix` (after a write that changes them). */

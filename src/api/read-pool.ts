@@ -9,8 +9,11 @@
 // limit per statement. node:sqlite cannot interrupt a running statement, so a thread past the limit
 // is abandoned (the caller gets a 503 at once, the thread ends when its statement does) and the
 // next read starts a fresh one. The statements come from validated parameters and are bounded by
-// the size of the tables, so an abandoned thread always finishes. A thread costs about 10 MB, so threads start when reads arrive and end after a
-// while without any: an API nobody looks at costs no more than one without them.
+// the size of the tables, so an abandoned thread always finishes.
+//
+// A thread costs about 10 MB, so the first starts with the first read, another only when reads keep
+// waiting, and each ends after a while without work: an API nobody looks at costs no more than one
+// without them. Sorting and grouping spill to temporary files, not memory.
 import { Worker } from 'node:worker_threads';
 import {
   Kysely,
@@ -41,7 +44,7 @@ process.emitWarning = function (warning, ...rest) {
 };
 const { DatabaseSync } = require('node:sqlite');
 const db = new DatabaseSync(workerData.path, { readOnly: true });
-db.exec('PRAGMA busy_timeout = ' + workerData.busyTimeoutMs + '; PRAGMA query_only = ON; PRAGMA cache_size = -' + workerData.cacheKiB + '; PRAGMA temp_store = MEMORY');
+db.exec('PRAGMA busy_timeout = ' + workerData.busyTimeoutMs + '; PRAGMA query_only = ON; PRAGMA cache_size = -' + workerData.cacheKiB + '; PRAGMA temp_store = FILE');
 const statements = new Map();
 function prepare(sql) {
   let s = statements.get(sql);
@@ -62,6 +65,9 @@ parentPort.on('message', (m) => {
   }
 });
 `;
+
+/** A read waiting this long while every thread is busy starts another thread (up to the maximum). */
+const GROW_AFTER_MS = 25;
 
 export interface ReadPoolOptions {
   path: string;
@@ -108,10 +114,11 @@ export class ReadPool {
   private nextId = 1;
   private closed = false;
   private readonly idleTimer: NodeJS.Timeout;
+  private growTimer: NodeJS.Timeout | undefined;
   readonly stats = { statements: 0, refused: 0, timeouts: 0, started: 0, retired: 0 };
 
   constructor(o: ReadPoolOptions) {
-    this.o = { maxQueued: 512, statementTimeoutMs: 15_000, cacheKiB: 8192, busyTimeoutMs: 5_000, idleMs: 120_000, ...o };
+    this.o = { maxQueued: 512, statementTimeoutMs: 15_000, cacheKiB: 2048, busyTimeoutMs: 5_000, idleMs: 120_000, ...o };
     this.idleTimer = setInterval(() => this.retireIdle(), Math.min(30_000, this.o.idleMs));
     this.idleTimer.unref();
   }
@@ -189,7 +196,7 @@ export class ReadPool {
   }
 
   private dispatch(): void {
-    while (this.queue.length > this.readers.filter((r) => !r.job).length && this.readers.length < this.o.threads) this.readers.push(this.spawn());
+    if (this.readers.length === 0 && this.queue.length > 0) this.readers.push(this.spawn());
     for (const reader of this.readers) {
       if (this.queue.length === 0) return;
       if (reader.job) continue;
@@ -199,6 +206,22 @@ export class ReadPool {
       if (reader.online) this.startTimer(reader);
       reader.worker.postMessage({ id: job.id, sql: job.sql, params: job.params });
     }
+    // More threads only when reads keep waiting: a burst that one thread clears costs no memory.
+    this.considerGrowing();
+  }
+
+  private considerGrowing(): void {
+    if (this.queue.length === 0 || this.readers.length >= this.o.threads || this.growTimer) return;
+    this.growTimer = setTimeout(() => {
+      this.growTimer = undefined;
+      if (this.closed) return;
+      // a thread still starting up is not a reason for another one
+      if (this.readers.some((r) => !r.online)) return this.considerGrowing();
+      if (this.queue.length === 0 || this.readers.length >= this.o.threads) return;
+      this.readers.push(this.spawn());
+      this.dispatch();
+    }, GROW_AFTER_MS);
+    this.growTimer.unref();
   }
 
   private startTimer(reader: Reader): void {
@@ -212,6 +235,7 @@ export class ReadPool {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.idleTimer);
+    clearTimeout(this.growTimer);
     for (const job of this.queue.splice(0)) job.reject(new Error('the read pool is closed'));
     const idle: Promise<number>[] = [];
     for (const r of this.readers.splice(0)) {

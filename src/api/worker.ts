@@ -30,16 +30,23 @@ async function seed(ctx: WorkerContext, db: Database): Promise<void> {
   }
 }
 
-async function readHandle(db: Database, ctx: WorkerContext): Promise<{ read: Db; close(): Promise<void>; threads: number }> {
+interface Reads {
+  read: Db;
+  threads: number;
+  stats(): Record<string, unknown> | undefined;
+  close(): Promise<void>;
+}
+
+async function readHandle(db: Database): Promise<Reads> {
   const threads = envInt('DECNET_API_READ_THREADS', 2, { min: 0, max: 16 });
-  if (db.dialect !== 'sqlite' || threads === 0) return { read: db, close: async () => {}, threads: 0 };
+  const direct: Reads = { read: db, threads: 0, stats: () => undefined, close: async () => {} };
+  if (db.dialect !== 'sqlite' || threads === 0) return direct;
   const { parseDbUrl } = await import('../db/connection.ts');
   const target = parseDbUrl(db.url);
-  if (target.dialect !== 'sqlite' || target.path === ':memory:') return { read: db, close: async () => {}, threads: 0 };
+  if (target.dialect !== 'sqlite' || target.path === ':memory:') return direct;
   const { ReadPool } = await import('./read-pool.ts');
   const pool = new ReadPool({ path: target.path, threads });
-  ctx.health(() => ({ read_pool: { max_threads: threads, threads: pool.threads, ...pool.stats, queued: pool.pending } }));
-  return { read: pool.db(), close: () => pool.close(), threads };
+  return { read: pool.db(), threads, stats: () => ({ max_threads: threads, threads: pool.threads, queued: pool.pending, ...pool.stats }), close: () => pool.close() };
 }
 
 export default defineWorker({
@@ -61,7 +68,7 @@ export default defineWorker({
     } catch (err) {
       throw new WorkerFatalError(errorMessage(err));
     }
-    const reads = await readHandle(db, ctx);
+    const reads = await readHandle(db);
     const [{ AuthService }, { RateLimiter, Semaphore }, { TicketStore }, { StreamHub }, { WorkerRegistry }, { TtlCache }, { Router }, { ApiServer }, { StaticFiles }, { apiRoutes }] = await Promise.all([
       import('./auth/principal.ts'),
       import('./auth/rate-limit.ts'),
@@ -85,6 +92,7 @@ export default defineWorker({
       maxStreams: config.maxStreams,
       queueLimit: config.streamQueue,
       heartbeatMs: envInt('DECNET_SSE_HEARTBEAT_MS', 15_000, { min: 10, max: 600_000 }),
+      stallLimitMs: envInt('DECNET_SSE_STALL_MS', 60_000, { min: 100, max: 3_600_000 }),
     });
     const workers = new WorkerRegistry(ctx.bus, { healthIntervalMs: config.healthIntervalMs });
     const apiCtx = {
@@ -104,13 +112,14 @@ export default defineWorker({
       tickets: new TicketStore({ ttlMs: config.ticketTtlS * 1000 }),
       streams,
       workers,
-      cache: new TtlCache(),
+      cache: new TtlCache(512),
+      pages: new TtlCache(128),
       startedAt: Date.now(),
     };
     const server = new ApiServer({ router: new Router(apiRoutes()), ctx: apiCtx, statics: new StaticFiles(config.webRoot) });
-    await streams.start();
     let bound: { host: string; port: number };
     try {
+      await streams.start();
       bound = await server.listen(config.host, config.port);
     } catch (err) {
       streams.stop();
@@ -124,8 +133,8 @@ export default defineWorker({
     const url = dashboardUrl(bound.host, bound.port);
     const following = workers.run(ctx.signal).catch((err) => ctx.log.warn('heartbeat follower stopped', { error: errorMessage(err) }));
     writeApiEndpoint({ url, host: bound.host, port: bound.port, pid: process.pid, started_at: Date.now() });
-    ctx.health(() => ({ url, streams: streams.open, stream_stats: streams.stats, read_threads: reads.threads }));
-    ctx.log.info(`listening on ${url} (API under ${url}api/v1, ${reads.threads} reader thread(s))`);
+    ctx.health(() => ({ url, streams: streams.open, stream_stats: streams.stats, read_pool: reads.stats() ?? null }));
+    ctx.log.info(`listening on ${url} (API under ${url}api/v1; database reads in up to ${reads.threads} reader thread(s))`);
     try {
       await new Promise<void>((resolve) => {
         if (ctx.signal.aborted) resolve();

@@ -37,7 +37,7 @@ export interface SqliteOptions {
 }
 
 /** Synchronous busy wait inside SQLite per attempt; longer waits happen asynchronously. */
-const BUSY_SLICE_MS = 10;
+const BUSY_SLICE_MS = 2;
 /** Continuous synchronous work after which the next statement first lets the event loop turn. */
 const YIELD_AFTER_MS = 8;
 /** Rows written within one second that mark this process as a heavy writer (see sqlite-checkpointer.ts). */

@@ -74,19 +74,19 @@ export async function commitBatch(db: Db, events: readonly BatchEvent[], stateKe
         bounties.push(b);
       }
     }
-    const announce = (cred: CredentialFinding, r: { inserted: boolean; secret_sha256: string }) => {
+    const noteNew = (cred: CredentialFinding, r: { inserted: boolean; secret_sha256: string }) => {
       if (r.inserted) newCredentials.push({ secret_sha256: r.secret_sha256, secret_kind: cred.secret_kind, attacker_ip: cred.attacker_ip, decky: cred.decky_name, service: cred.service, principal: cred.principal });
     };
     if (creds.length > 0) {
       try {
         const results = await upsertCredentials(tx, creds);
-        results.forEach((r, i) => announce(creds[i], r));
+        results.forEach((r, i) => noteNew(creds[i], r));
       } catch (err) {
         if (!(err instanceof DataError)) throw err;
         // Validation runs before any write: store the valid ones one by one, count the others.
         for (const cred of creds) {
           try {
-            announce(cred, await upsertCredential(tx, cred));
+            noteNew(cred, await upsertCredential(tx, cred));
           } catch (e) {
             if (!(e instanceof DataError)) throw e;
             credentialErrors++;

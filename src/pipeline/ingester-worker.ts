@@ -21,22 +21,26 @@ import { SessionTracker } from './sessions.ts';
 const DEFAULT_BATCH = 2000;
 const DEFAULT_POLL_MS = 250;
 const COMPLAIN_EVERY_MS = 60_000;
-/** Findings remembered as stored, so a repeated user agent or HASSH is not written again each batch. */
-const KNOWN_BOUNTIES = 20_000;
+/** Findings remembered as stored (by digest), so a repeated user agent or HASSH is not written again each batch. */
+const KNOWN_BOUNTIES = 10_000;
 
-/** A bounded set that forgets the oldest keys first. */
+/** A bounded set of keys, held as short digests, that forgets the oldest first. */
 class RecentKeys {
   private readonly keys = new Set<string>();
   private readonly max: number;
   constructor(max: number) {
     this.max = max;
   }
+  private digest(key: string): string {
+    return hash('sha1', key, 'base64');
+  }
   has(key: string): boolean {
-    return this.keys.has(key);
+    return this.keys.has(this.digest(key));
   }
   add(key: string): void {
-    if (this.keys.has(key)) return;
-    this.keys.add(key);
+    const d = this.digest(key);
+    if (this.keys.has(d)) return;
+    this.keys.add(d);
     if (this.keys.size > this.max) this.keys.delete(this.keys.values().next().value!);
   }
 }
@@ -107,6 +111,7 @@ export default defineWorker({
       lag_bytes: lagBytes,
       last_batch_ms: lastBatchMs,
       open_sessions: tracker.size,
+      session_chars: tracker.heldChars,
       oversize: sources.reduce((n, s) => n + s.tail.stats.oversize, 0),
       truncations: sources.reduce((n, s) => n + s.tail.stats.truncations, 0),
       rotations: sources.reduce((n, s) => n + s.tail.stats.rotations, 0),

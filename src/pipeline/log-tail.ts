@@ -84,7 +84,7 @@ export class LogTail {
   constructor(path: string, opts: TailOptions = {}) {
     this.path = path;
     this.maxLine = opts.maxLineBytes ?? 65_536;
-    const chunkBytes = opts.chunkBytes ?? 1024 * 1024;
+    const chunkBytes = opts.chunkBytes ?? 256 * 1024;
     if (chunkBytes <= this.maxLine) throw new Error(`chunkBytes (${chunkBytes}) must exceed maxLineBytes (${this.maxLine})`);
     this.chunk = Buffer.allocUnsafe(chunkBytes);
     this.graceMs = opts.rotateGraceMs ?? 10_000;

@@ -12,6 +12,7 @@ import { logMatcher } from '../../src/api/stream/log-match.ts';
 import { parseLogSearch } from '../../src/db/logs/search.ts';
 import { toJsonSchema } from '../../src/api/openapi.ts';
 import { apiConfig } from '../../src/api/config.ts';
+import { TtlCache } from '../../src/api/context.ts';
 
 function problems(fn: () => unknown): string[] {
   try {
@@ -220,4 +221,40 @@ test('configuration: loopback by default, a public bind needs an explicit flag, 
   } finally {
     process.env = saved;
   }
+});
+
+test('answer cache: one load for concurrent callers, stale answers while one refresh runs, failures not kept, bounded', async () => {
+  const cache = new TtlCache(3);
+  let loads = 0;
+  const load = (v: string) => async () => {
+    loads++;
+    await new Promise((r) => setImmediate(r));
+    return v;
+  };
+  const [a, b] = await Promise.all([cache.get('k', 30, load('one')), cache.get('k', 30, load('two'))]);
+  assert.deepEqual([a, b, loads], ['one', 'one', 1], 'concurrent callers share one load');
+  const cachedAt = Date.now();
+  while (Date.now() - cachedAt <= 35) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(await cache.get('k', 30, load('fresh')), 'one', 'the expired answer is given at once …');
+  assert.equal(await cache.get('k', 30, load('fresh again')), 'one', '… while a single refresh runs');
+  const deadline = Date.now() + 2000;
+  while ((await cache.get('k', 30_000, load('never'))) !== 'fresh') {
+    assert.ok(Date.now() < deadline, 'the refresh lands');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(loads, 2, 'one refresh, not one per caller');
+  let failures = 0;
+  const failing = async () => {
+    failures++;
+    throw new Error('database down');
+  };
+  await assert.rejects(cache.get('f', 10_000, failing), /database down/);
+  await assert.rejects(cache.get('f', 10_000, failing), /database down/);
+  assert.equal(failures, 2, 'a failure is not cached');
+  // the TTL may depend on how long the load took
+  let given = -1;
+  await cache.get('t', (ms) => ((given = ms), 1000), load('timed'));
+  assert.ok(given >= 0);
+  for (let i = 0; i < 10; i++) await cache.get(`many-${i}`, 10_000, load('x'));
+  assert.ok(cache.size <= 3, `bounded: ${cache.size}`);
 });

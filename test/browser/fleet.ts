@@ -91,6 +91,8 @@ export async function startFleet(): Promise<Fleet> {
       '[process herd]',
       'workers = enrich, webhook',
       'memory_max = 160M',
+      '[worker bus]',
+      'heartbeat = 1',
       '[worker api]',
       'port = 0',
       '[worker collector]',

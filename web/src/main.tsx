@@ -3,14 +3,12 @@
 import { render, type ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import './styles.css';
-import { api } from './lib/api.ts';
-import { session } from './lib/session.ts';
 import { stream } from './lib/stream.ts';
 import { feed } from './lib/feed.ts';
 import { useSession } from './lib/hooks.ts';
 import { match, navigate, useLocation } from './lib/router.ts';
 import { Layout } from './components/Layout.tsx';
-import { ChangePasswordPage, LoginPage } from './pages/Login.tsx';
+import { ChangePasswordPage, LoginPage, logOut } from './pages/Login.tsx';
 import { OverviewPage } from './pages/Overview.tsx';
 import { ErrorBox, Loading } from './components/ui.tsx';
 
@@ -75,15 +73,6 @@ function Page({ path }: { path: string }) {
     if (params) return <Lazy key={pattern} loader={loader} params={params} />;
   }
   return <NotFound />;
-}
-
-async function logOut(): Promise<void> {
-  try {
-    await api('/auth/logout', { method: 'POST' });
-  } catch {
-    // the token may already be invalid: the session ends either way
-  }
-  session.end('Logged out.');
 }
 
 function App() {

@@ -26,7 +26,11 @@ export interface AccessClaims {
 
 export class TokenError extends Error {
   constructor(message: string) {
+    // refused tokens can come in floods; a stack trace would be most of their cost
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'TokenError';
   }
 }

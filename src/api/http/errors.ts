@@ -6,7 +6,11 @@ export class HttpError extends Error {
   /** Extra members of the error body next to `detail` (e.g. per-field problems). */
   readonly extra: Record<string, unknown> | undefined;
   constructor(status: number, detail: string, options: { headers?: Record<string, string>; extra?: Record<string, unknown> } = {}) {
+    // An answer, not a bug: no stack trace (capturing one costs more than the rest of a refused request).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail);
+    Error.stackTraceLimit = limit;
     this.name = 'HttpError';
     this.status = status;
     this.headers = options.headers ?? {};

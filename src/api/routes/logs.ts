@@ -3,6 +3,7 @@
 // events they cost tens to hundreds of milliseconds, and every dashboard asks for the same ones.
 import { s } from '../http/schema.ts';
 import { RawJson, route, type ApiRequest, type RouteDef } from '../http/route.ts';
+import { HttpError } from '../http/errors.ts';
 import { envInt } from '../../core/env.ts';
 import { API, PAGING, SEARCH, TIME, pageOf, readOf } from './common.ts';
 
@@ -12,6 +13,9 @@ const countTtl = (loadMs: number) => Math.min(30_000, Math.max(2_000, 20 * loadM
 const AGGREGATE_TTL_MS = 5_000;
 /** Identical list requests within this time share one read and one serialisation (0: off). */
 const PAGE_TTL_MS = envInt('DECNET_API_LIST_CACHE_MS', 1_000, { min: 0, max: 60_000 });
+const MAX_CACHED_PAGE = 100;
+/** A histogram answer has at most this many buckets. */
+const MAX_BUCKETS = 10_000;
 
 export const LOG_ROW = s.shape({
   id: s.int(1, Number.MAX_SAFE_INTEGER),
@@ -61,11 +65,12 @@ async function readPage(req: ApiRequest, filter: Filter, limit: number, offset: 
 async function listLogs(req: ApiRequest): Promise<unknown> {
   const filter = await checkedFilter(req.query);
   const { limit, offset } = req.query as { limit: number; offset: number };
-  if (PAGE_TTL_MS === 0) return new RawJson(await readPage(req, filter, limit, offset));
+  // Only the page sizes dashboards use are kept, in a cache of their own, so its memory stays small.
+  if (PAGE_TTL_MS === 0 || limit > MAX_CACHED_PAGE) return new RawJson(await readPage(req, filter, limit, offset));
   // Dashboards poll the same first page: one read a second serves all of them.
   // A page that took long to read (a text search scanning many rows) is kept longer, up to 10 s.
   const ttl = (loadMs: number) => Math.min(10_000, Math.max(PAGE_TTL_MS, 10 * loadMs));
-  return new RawJson(await req.ctx.cache.get(`logs:page:${filterKey(filter)}:${limit}:${offset}`, ttl, () => readPage(req, filter, limit, offset)));
+  return new RawJson(await req.ctx.pages.get(`logs:page:${filterKey(filter)}:${limit}:${offset}`, ttl, () => readPage(req, filter, limit, offset)));
 }
 
 export async function headlineStats(req: ApiRequest): Promise<Record<string, number>> {
@@ -96,7 +101,8 @@ export const logRoutes: RouteDef[] = [
     description:
       'search: space-separated terms, all must match. decky:X service:X event:X attacker:IP match those columns exactly; any other key:value matches that event field exactly; ' +
       'a bare word or "quoted text" matches a substring of the raw line, decky, service or attacker IP (case-insensitive). ' +
-      'Identical requests within a second share one answer; the total is reused for 2 s, longer for expensive searches (up to 30 s). Live events come from GET /stream.',
+      'Identical requests within a second share one answer; the total is reused for 2 s, longer for expensive searches (up to 30 s); an expired answer is still given while it is refreshed. ' +
+      'Live events come from GET /stream.',
     query: { ...PAGING, ...FILTER },
     responses: { 200: { description: 'One page of events', schema: pageOf(LOG_ROW) } },
     handler: listLogs,
@@ -114,7 +120,14 @@ export const logRoutes: RouteDef[] = [
       const interval = req.query.interval_minutes as number;
       const { logHistogram } = await import('../../db/logs/repo.ts');
       const db = await readOf(req);
-      return req.ctx.cache.get(`logs:histogram:${interval}:${filterKey(filter)}`, AGGREGATE_TTL_MS, () => logHistogram(db, { ...filter, interval_minutes: interval }));
+      const buckets = await req.ctx.cache.get(`logs:histogram:${interval}:${filterKey(filter)}`, AGGREGATE_TTL_MS, async () => {
+        const all = await logHistogram(db, { ...filter, interval_minutes: interval });
+        return all.length > MAX_BUCKETS ? all.length : all;
+      });
+      if (typeof buckets === 'number') {
+        throw new HttpError(422, `that is ${buckets} buckets; the limit is ${MAX_BUCKETS}: raise interval_minutes or narrow the time range (start_time, end_time)`);
+      }
+      return buckets;
     },
   }),
   route({

@@ -11,7 +11,8 @@ import type { TtpTag } from '../../intel/ttp/types.ts';
 const TAG = 'TTP';
 const SUMMARY_TTL_MS = 5_000;
 const RULES_TTL_MS = 60_000;
-const EXPORT_LIMIT = 50_000;
+/** Tags per export (a STIX bundle is about 1 KB per tag). */
+const EXPORT_LIMIT = 10_000;
 const TECHNIQUE_ID = s.string({ maxLength: 9, pattern: '^T\\d{4}(\\.\\d{3})?$', description: 'ATT&CK technique (T1059) or sub-technique (T1059.004)' });
 
 async function catalogue(): Promise<AttackCatalogue> {

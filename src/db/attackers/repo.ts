@@ -21,7 +21,6 @@ import {
   optName,
   optReal,
   optText,
-  optTime,
   stringList,
   text,
   time,

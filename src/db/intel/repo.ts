@@ -4,7 +4,7 @@ import { uuidv7 } from '../../core/ids.ts';
 import type { AttackersTables } from '../attackers/schema.ts';
 import type { Db } from '../types.ts';
 import { JSON_COLUMNS, type IntelTables } from './schema.ts';
-import { fromJson, fromOptBool, int, ip, json, name, nowIso, num, oneOf, optBool, optInt, optText, optTime, time } from '../values.ts';
+import { fromJson, fromOptBool, int, ip, json, name, num, oneOf, optBool, optInt, optText, optTime, time } from '../values.ts';
 
 export const VERDICTS = ['malicious', 'suspicious', 'benign', 'unknown'] as const;
 export type Verdict = (typeof VERDICTS)[number];

@@ -302,11 +302,6 @@ export async function listRuleStates(db: Db): Promise<RuleStateRow[]> {
   return (await q(db).selectFrom('ttp_rule_state').selectAll().orderBy('rule_id').execute()) as RuleStateRow[];
 }
 
-/** Removes an operator's override: the rule is back to its shipped state (enabled). */
-export async function clearRuleState(db: Db, ruleId: string): Promise<boolean> {
-  return (await q(db).deleteFrom('ttp_rule_state').where('rule_id', '=', name('rule_id', ruleId)).executeTakeFirst()).numDeletedRows > 0n;
-}
-
 export interface TechniqueSummary {
   technique_id: string;
   sub_technique_id: string | null;

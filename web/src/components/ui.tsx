@@ -1,5 +1,6 @@
 // Small building blocks shared by the pages: error and empty states, the pager, cards, badges.
 import type { ComponentChildren } from 'preact';
+import { useEffect } from 'preact/hooks';
 import { ApiError } from '../lib/api.ts';
 import { count } from '../lib/format.ts';
 
@@ -84,6 +85,9 @@ export function Pager({ total, limit, offset, onOffset }: { total: number; limit
 }
 
 export function PageTitle({ title, children }: { title: string; children?: ComponentChildren }) {
+  useEffect(() => {
+    document.title = `${title} · DECNET`;
+  }, [title]);
   return (
     <div class="page-title">
       <h1>{title}</h1>

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, type RequestOptions } from './api.ts';
 import { session, type SessionState } from './session.ts';
-import { stream, type StreamStatus } from './stream.ts';
+import { stream, type StreamStatus, type StreamType } from './stream.ts';
 
 export function useSession(): SessionState | null {
   const [state, setState] = useState(session.current);
@@ -98,6 +98,29 @@ export function useFrameBatch<T>(fn: (items: T[]) => void, minMs = 200, cap = 10
     if (wait > 0) timer.current = setTimeout(draw, wait);
     else draw();
   }, []);
+}
+
+/**
+ * A number that grows when the stream brings events of these types (at most every `minMs`): pass
+ * it as useFetch's `version` to refetch an aggregate soon after something changed it.
+ */
+export function useStreamVersion(types: readonly StreamType[], minMs = 3000): number {
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bump = () => {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        setVersion((v) => v + 1);
+      }, minMs);
+    };
+    const offs = types.map((t) => stream.on(t, bump));
+    return () => {
+      offs.forEach((off) => off());
+      clearTimeout(timer);
+    };
+  }, [types.join(','), minMs]);
+  return version;
 }
 
 /** Re-renders every `ms` (relative times such as "12 s ago"). */

@@ -37,10 +37,17 @@ function buildColumns(observed: TechniqueRow[], rules: RuleInfo[], withUnseen: b
     if (!columns.has(tactic)) columns.set(tactic, []);
     columns.get(tactic)!.push(cell);
   };
+  // A technique belongs to every tactic the rules (ATT&CK) give it, not only to the one its tags name.
+  const ruleTactics = new Map<string, string[]>();
+  for (const r of rules) {
+    const id = r.technique_id ?? r.technique;
+    const tactics = r.tactics?.length ? r.tactics : r.tactic ? [r.tactic] : [];
+    if (id) ruleTactics.set(id, [...new Set([...(ruleTactics.get(id) ?? []), ...tactics.map(tacticId)])]);
+  }
   for (const t of observed) {
     const id = t.sub_technique_id ?? t.technique_id;
-    const tactics = t.tactics?.length ? t.tactics : [t.tactic ?? 'unknown'];
-    for (const tactic of tactics) put(tacticId(tactic), { id, name: techniqueLabel(t), count: t.count, attackers: t.attackers, last_seen: t.last_seen, observed: true });
+    const tactics = new Set([...(t.tactics?.length ? t.tactics : [t.tactic ?? 'unknown']).map(tacticId), ...(ruleTactics.get(id) ?? [])]);
+    for (const tactic of tactics) put(tactic, { id, name: techniqueLabel(t), count: t.count, attackers: t.attackers, last_seen: t.last_seen, observed: true });
   }
   if (withUnseen) {
     const seen = new Set(observed.map((t) => t.sub_technique_id ?? t.technique_id));
@@ -65,7 +72,9 @@ export function AttackPage() {
   const columns = buildColumns(observed, ruleRows, withUnseen && canShowUnseen);
   const max = Math.max(1, ...observed.map((t) => t.count));
   const names = new Map<string, string>(TACTICS);
-  const shown = [...columns.entries()].filter(([tactic, cells]) => names.has(tactic) || cells.length > 0);
+  // With only the observed techniques, empty tactics are left out so the matrix fits the screen.
+  const showAll = withUnseen && canShowUnseen;
+  const shown = [...columns.entries()].filter(([tactic, cells]) => cells.length > 0 || (showAll && names.has(tactic)));
 
   return (
     <>

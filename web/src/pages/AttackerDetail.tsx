@@ -1,8 +1,8 @@
 // One attacker: profile, behaviour, enrichment, techniques, credentials, commands and the timeline
 // of events. New events from this address appear in the timeline as they happen; profile updates
-// announced on the stream refresh the rest. /attackers/lookup?ip=<address> finds the profile of an address
-// (links from the feed carry only the address) and shows its raw events until the profiler has
-// built one.
+// announced on the stream refresh the rest. /attackers/lookup?ip=<address> finds the profile of an
+// address (links from the feed carry only the address) and shows its raw events until the
+// profiler has built one.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../lib/api.ts';
@@ -249,10 +249,10 @@ function useAttackerUpdates(uuid: string, ip: string): number {
 }
 
 function AttackerView({ uuid }: { uuid: string }) {
-  const [version, setVersion] = useState(0);
+  const [ip, setIp] = useState('');
+  const version = useAttackerUpdates(uuid, ip);
   const { data: a, error } = useFetch<AttackerDetail>(`/attackers/${uuid}`, { version });
-  const updates = useAttackerUpdates(uuid, a?.ip ?? '');
-  useEffect(() => setVersion(updates), [updates]);
+  useEffect(() => setIp(a?.ip ?? ''), [a?.ip]);
   if (error && !a) return <ErrorBox error={error} what="this attacker" />;
   if (!a) return <Loading />;
   return (

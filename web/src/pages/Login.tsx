@@ -1,7 +1,7 @@
 // Login, and the password change: forced for a new or reset account (the API refuses everything
 // else until it is done), voluntary from the top bar otherwise. A successful change ends every
 // session of the user on the server, so the form logs in again with the new password by itself.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../lib/api.ts';
 import { session, type Role } from '../lib/session.ts';
 import { ErrorBox } from '../components/ui.tsx';
@@ -37,6 +37,16 @@ export async function logIn(username: string, password: string): Promise<void> {
   session.start({ token: answer.access_token, username: name, role, mustChangePassword: answer.must_change_password, expiresAt });
 }
 
+/** Ends the session on the server (the token stops working at once) and here. */
+export async function logOut(): Promise<void> {
+  try {
+    await api('/auth/logout', { method: 'POST' });
+  } catch {
+    // the token may already be invalid: the session ends either way
+  }
+  session.end('Logged out.');
+}
+
 const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
 /** The client-side check mirrors the server's policy so the user hears about it before submitting. */
@@ -54,6 +64,9 @@ export function LoginPage() {
   const [error, setError] = useState<Error>();
   const [busy, setBusy] = useState(false);
   const ended = session.endedBecause;
+  useEffect(() => {
+    document.title = 'Log in · DECNET';
+  }, []);
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -98,6 +111,9 @@ export function ChangePasswordPage({ forced }: { forced: boolean }) {
   const [error, setError] = useState<Error>();
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
+  useEffect(() => {
+    document.title = 'Password · DECNET';
+  }, []);
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -154,7 +170,7 @@ export function ChangePasswordPage({ forced }: { forced: boolean }) {
             {busy ? 'Saving…' : 'Change password'}
           </button>
           {forced ? (
-            <button type="button" class="ghost" onClick={() => session.end()}>
+            <button type="button" class="ghost" onClick={() => void logOut()}>
               Log out
             </button>
           ) : (

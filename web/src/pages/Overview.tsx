@@ -1,16 +1,23 @@
 // The overview: headline numbers, events per minute, the live feed, and the top attackers,
-// credentials and techniques. The feed and the chart follow the stream; the rest refreshes on a
-// timer (those are aggregates the API computes).
+// credentials and techniques. The feed and the chart follow the stream; the aggregates (computed by
+// the API) are fetched again a few seconds after the stream announces a change, and on a slow timer.
 import { useEffect, useState } from 'preact/hooks';
 import { feed, FEED_ROWS } from '../lib/feed.ts';
-import { useFetch, useNow } from '../lib/hooks.ts';
+import { useFetch, useNow, useStreamVersion } from '../lib/hooks.ts';
 import { count, ago } from '../lib/format.ts';
 import { MinuteChart } from '../components/MinuteChart.tsx';
 import { EventTable } from '../components/EventTable.tsx';
-import { Card, Empty, ErrorBox, PageTitle, Stat, attackerHref } from '../components/ui.tsx';
+import { Card, Empty, ErrorBox, PageTitle, Stat } from '../components/ui.tsx';
 import { techniqueLabel } from '../lib/attack.ts';
 import type { Attacker, Credential, Stats, TechniqueRow } from '../lib/types.ts';
 import type { Page } from '../lib/api.ts';
+
+// What makes each aggregate change. It is fetched again a moment after such an event: later than
+// the API's cache of that aggregate lives (5 s for stats and techniques), so the answer includes it.
+const ATTACKER_EVENTS = ['attacker'] as const;
+const CREDENTIAL_EVENTS = ['credential'] as const;
+const TTP_EVENTS = ['ttp'] as const;
+const LOG_EVENTS = ['log'] as const;
 
 function useFeed(): number {
   const [version, setVersion] = useState(feed.version);
@@ -34,7 +41,8 @@ function LiveFeed() {
 }
 
 function TopAttackers() {
-  const { data, error } = useFetch<Page<Attacker>>('/attackers', { query: { sort_by: 'active', limit: 8 }, refreshMs: 10_000 });
+  const version = useStreamVersion(ATTACKER_EVENTS, 2000);
+  const { data, error } = useFetch<Page<Attacker>>('/attackers', { query: { sort_by: 'active', limit: 8 }, refreshMs: 15_000, version });
   const now = Date.now();
   const max = Math.max(1, ...(data?.data ?? []).map((a) => a.event_count));
   return (
@@ -72,7 +80,8 @@ interface CredentialGroup {
 /** Credentials grouped by (user, secret) over the latest captures, most attempted first. */
 function TopCredentials() {
   const SAMPLE = 1000;
-  const { data, error } = useFetch<Page<Credential>>('/credentials', { query: { limit: SAMPLE }, refreshMs: 15_000 });
+  const version = useStreamVersion(CREDENTIAL_EVENTS, 3000);
+  const { data, error } = useFetch<Page<Credential>>('/credentials', { query: { limit: SAMPLE }, refreshMs: 30_000, version });
   const groups = new Map<string, CredentialGroup>();
   for (const c of data?.data ?? []) {
     const secret = c.secret_printable ?? `${c.secret_kind} ${c.secret_sha256.slice(0, 12)}…`;
@@ -116,7 +125,8 @@ function TopCredentials() {
 }
 
 function TopTechniques() {
-  const { data, error } = useFetch<TechniqueRow[]>('/ttp/techniques', { refreshMs: 15_000 });
+  const version = useStreamVersion(TTP_EVENTS, 5500);
+  const { data, error } = useFetch<TechniqueRow[]>('/ttp/techniques', { refreshMs: 15_000, version });
   const rows = (data ?? []).slice(0, 8);
   const max = Math.max(1, ...rows.map((t) => t.count));
   return (
@@ -142,7 +152,8 @@ function TopTechniques() {
 }
 
 function Headline() {
-  const { data, error } = useFetch<Stats>('/stats', { refreshMs: 5_000 });
+  const version = useStreamVersion(LOG_EVENTS, 5500);
+  const { data, error } = useFetch<Stats>('/stats', { refreshMs: 15_000, version });
   return (
     <>
       <ErrorBox error={error} what="the headline numbers" />

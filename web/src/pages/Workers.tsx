@@ -101,8 +101,10 @@ export function WorkersPage() {
   }
 
   const processes = data?.processes ?? [];
-  const live = processes.filter((p) => p.alive);
-  const totalPss = live.reduce((s, p) => s + (p.pss_kb ?? 0), 0);
+  // A launcher may host a group itself (same pid, two entries): count each process once.
+  const pss = new Map<number, number>();
+  for (const p of processes) if (p.alive) pss.set(p.pid, Math.max(pss.get(p.pid) ?? 0, p.pss_kb ?? 0));
+  const totalPss = [...pss.values()].reduce((s, v) => s + v, 0);
 
   return (
     <>
@@ -121,12 +123,12 @@ export function WorkersPage() {
                 <thead>
                   <tr>
                     <th>Worker</th>
-                    <th>Process</th>
+                    <th class="hide-sm">Process</th>
                     <th>State</th>
                     <th>Heartbeat</th>
-                    <th class="num">Uptime</th>
+                    <th class="num hide-sm">Uptime</th>
                     <th class="num">Restarts</th>
-                    <th class="num">Host PSS</th>
+                    <th class="num hide-sm">Host PSS</th>
                     {admin && <th>Control</th>}
                   </tr>
                 </thead>
@@ -134,13 +136,13 @@ export function WorkersPage() {
                   {data.workers.map((w) => {
                     const busy = pending[w.name];
                     return (
-                      <tr key={w.name} data-worker={w.name} data-state={w.state ?? ''}>
+                      <tr key={w.name} data-worker={w.name} data-state={w.state ?? ''} data-restarts={w.restarts ?? ''}>
                         <td>
                           <strong>{w.name}</strong>
-                          {w.summary && <div class="muted small">{w.summary}</div>}
+                          {w.summary && <div class="muted small hide-sm">{w.summary}</div>}
                           {w.last_error && <div class="error-text small" title={w.last_error}>{w.last_error.slice(0, 160)}</div>}
                         </td>
-                        <td class="small nowrap">
+                        <td class="small nowrap hide-sm">
                           {w.process ?? <span class="muted">{w.group ?? '—'}</span>}
                           {w.pid && <div class="muted mono">pid {w.pid}</div>}
                         </td>
@@ -152,9 +154,9 @@ export function WorkersPage() {
                           <Badge kind={w.status === 'ok' ? 'good' : w.status === 'stale' ? 'warn' : ''}>{w.status}</Badge>{' '}
                           {w.seconds_since !== null && <span class="muted">{duration(w.seconds_since)} ago</span>}
                         </td>
-                        <td class="num small">{w.state === 'running' ? duration(w.uptime_s) : '—'}</td>
+                        <td class="num small hide-sm">{w.state === 'running' ? duration(w.uptime_s) : '—'}</td>
                         <td class="num">{count(w.restarts)}</td>
-                        <td class="num small">{kib(w.host_pss_kb)}</td>
+                        <td class="num small hide-sm">{kib(w.host_pss_kb)}</td>
                         {admin && (
                           <td class="nowrap">
                             {actionsFor(w).map((a) => (
@@ -171,7 +173,7 @@ export function WorkersPage() {
               </table>
             </div>
           </Card>
-          <Card title={`Memory: ${kib(totalPss)} PSS in ${live.length} process${live.length === 1 ? '' : 'es'}`} class="span-2">
+          <Card title={`Memory: ${kib(totalPss)} PSS in ${pss.size} process${pss.size === 1 ? '' : 'es'}`} class="span-2">
             <p class="muted small">PSS counts shared pages once across the fleet, so the total is what the fleet really costs.</p>
             <div class="table-wrap">
               <table aria-label="processes">
@@ -180,10 +182,10 @@ export function WorkersPage() {
                     <th>Process</th>
                     <th>Workers</th>
                     <th class="num">PSS</th>
-                    <th class="num">PSS anon</th>
-                    <th class="num">USS</th>
-                    <th class="num">RSS</th>
-                    <th class="num">Loop p99</th>
+                    <th class="num hide-sm">PSS anon</th>
+                    <th class="num hide-sm">USS</th>
+                    <th class="num hide-sm">RSS</th>
+                    <th class="num hide-sm">Loop p99</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -194,11 +196,11 @@ export function WorkersPage() {
                         {!p.alive && <Badge kind="bad">gone</Badge>}
                       </td>
                       <td class="small">{p.workers.join(', ') || <span class="muted">{p.role}</span>}</td>
-                      <td class="num">{kib(p.pss_kb)}</td>
-                      <td class="num small">{kib(p.pss_anon_kb)}</td>
-                      <td class="num small">{kib(p.uss_kb)}</td>
-                      <td class="num small">{kib(p.rss_kb)}</td>
-                      <td class="num small">{p.el_delay_p99_ms === null ? '—' : `${p.el_delay_p99_ms.toFixed(1)} ms`}</td>
+                      <td class="num nowrap">{kib(p.pss_kb)}</td>
+                      <td class="num small hide-sm">{kib(p.pss_anon_kb)}</td>
+                      <td class="num small hide-sm">{kib(p.uss_kb)}</td>
+                      <td class="num small hide-sm">{kib(p.rss_kb)}</td>
+                      <td class="num small hide-sm">{p.el_delay_p99_ms === null ? '—' : `${p.el_delay_p99_ms.toFixed(1)} ms`}</td>
                     </tr>
                   ))}
                 </tbody>
