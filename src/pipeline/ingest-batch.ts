@@ -2,6 +2,7 @@
 // fingerprint findings of the events that were new, and the tail position after the batch. A
 // crash before the commit leaves nothing and the next run re-reads the same lines; a crash after
 // it re-reads nothing. The logs table's unique key absorbs any line read twice regardless.
+import { hash } from 'node:crypto';
 import type { Db } from '../db/types.ts';
 import { inTransaction } from '../db/query.ts';
 import { appendLogs } from '../db/logs/repo.ts';
@@ -44,9 +45,9 @@ export interface BatchResult {
   bountyKeys: string[];
 }
 
-/** The identity of a finding, as the bounty table de-duplicates it (type, IP, payload). */
+/** The identity of a finding as the bounty table de-duplicates it (type, IP, payload), as a short digest. */
 export function bountyKey(b: BountyFinding): string {
-  return `${b.bounty_type}\0${b.attacker_ip ?? ''}\0${JSON.stringify(b.payload)}`;
+  return hash('sha1', `${b.bounty_type}\0${b.attacker_ip ?? ''}\0${JSON.stringify(b.payload)}`, 'base64');
 }
 
 /**

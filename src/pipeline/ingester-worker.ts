@@ -24,23 +24,19 @@ const COMPLAIN_EVERY_MS = 60_000;
 /** Findings remembered as stored (by digest), so a repeated user agent or HASSH is not written again each batch. */
 const KNOWN_BOUNTIES = 10_000;
 
-/** A bounded set of keys, held as short digests, that forgets the oldest first. */
+/** A bounded set of (short, digest) keys that forgets the oldest first. */
 class RecentKeys {
   private readonly keys = new Set<string>();
   private readonly max: number;
   constructor(max: number) {
     this.max = max;
   }
-  private digest(key: string): string {
-    return hash('sha1', key, 'base64');
-  }
   has(key: string): boolean {
-    return this.keys.has(this.digest(key));
+    return this.keys.has(key);
   }
   add(key: string): void {
-    const d = this.digest(key);
-    if (this.keys.has(d)) return;
-    this.keys.add(d);
+    if (this.keys.has(key)) return;
+    this.keys.add(key);
     if (this.keys.size > this.max) this.keys.delete(this.keys.values().next().value!);
   }
 }

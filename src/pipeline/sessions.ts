@@ -80,8 +80,10 @@ export class SessionTracker {
 
   /** Feeds one newly stored event; returns the session it ended, if it ended one that ran commands. */
   feed(rec: EventRecord, now = Date.now()): SessionEnded | null {
+    const isCommand = COMMAND_EVENTS.has(rec.event);
+    if (!isCommand && rec.event !== 'disconnect') return null;
     const key = `${rec.decky}|${rec.service}|${rec.src_ip}|${rec.src_port}`;
-    if (COMMAND_EVENTS.has(rec.event)) {
+    if (isCommand) {
       const text = rec.fields.command ?? rec.fields.cmd ?? rec.fields.input;
       if (text === undefined) return null;
       let s = this.open.get(key);
@@ -103,7 +105,6 @@ export class SessionTracker {
       }
       return null;
     }
-    if (rec.event !== 'disconnect') return null;
     const s = this.open.get(key);
     if (s) this.forget(key, s);
     if (!s || s.commands.length + s.dropped === 0) return null;
