@@ -8,7 +8,7 @@ import { builtinModules } from 'node:module';
 // builds its module facade, which reads every export and so runs every lazy getter (importing
 // `node:fs` that way costs ~0.7 MB per process; `require('node:fs')` costs nothing extra).
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-const builtinsViaRequire = {
+export const builtinsViaRequire = {
   name: 'builtins-via-require',
   setup(b) {
     b.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, (args) => {

@@ -77,6 +77,9 @@ export default defineWorker({
         }
       }
     };
+    for (const a of addresses) {
+      if (!/^(127\.|::1$|localhost$)/.test(a.host)) ctx.log.warn(`receiving syslog on ${formatListen(a)}, not loopback: anyone who can reach it can add events; restrict it with a firewall`);
+    }
     await bindAll();
     if (addresses.length === 0) ctx.log.info('no syslog listener configured (listen = none)');
     else ctx.log.info('receiving syslog', { listen: [...receivers.keys()].join(',') || '-', log: out.path });
