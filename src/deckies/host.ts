@@ -7,7 +7,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../core/log.ts';
 import { dataDir as defaultDataDir } from '../core/paths.ts';
-import { envString } from '../core/env.ts';
+import { decoyEventLogPath } from '../pipeline/event-paths.ts';
 import { errorMessage } from '../core/errors.ts';
 import { formatEvent } from '../pipeline/rfc5424.ts';
 import { findService } from './catalog.ts';
@@ -692,17 +692,13 @@ class Host implements DecoyHost {
   }
 }
 
-/** Resolves where the event log lives: DECNET_EVENT_LOG, else <dataDir>/events/decoy.log. */
-export function eventLogPath(dataDir = defaultDataDir()): string {
-  return envString('DECNET_EVENT_LOG') ?? join(dataDir, 'events', 'decoy.log');
-}
 
 /** Starts a decoy host running `plan`. Listeners that cannot bind are reported in deckies(), not thrown. */
 export async function startDecoyHost(plan: readonly DeckyPlan[], opts: HostOptions = {}): Promise<DecoyHost> {
   const limits = resolveLimits(opts.limits);
   const log = opts.log ?? createLogger('deckies');
   const root = opts.dataDir ?? defaultDataDir();
-  const events = new EventLog(opts.eventLogPath ?? eventLogPath(root), { maxBufferBytes: limits.eventBufferBytes, log });
+  const events = new EventLog(opts.eventLogPath ?? decoyEventLogPath(root), { maxBufferBytes: limits.eventBufferBytes, log });
   await events.open();
   const quarantine = new Quarantine(join(root, 'quarantine'), { fileCap: limits.quarantineFileBytes, totalCap: limits.quarantineTotalBytes, log });
   const host = new Host(opts, limits, events, quarantine, log);

@@ -6,8 +6,8 @@ import { envString } from '../core/env.ts';
 import { dataDir } from '../core/paths.ts';
 
 /** The decoy host's event log: DECNET_EVENT_LOG, else <data dir>/events/decoy.log. */
-export function decoyEventLogPath(): string {
-  return envString('DECNET_EVENT_LOG') ?? join(dataDir(), 'events', 'decoy.log');
+export function decoyEventLogPath(root = dataDir()): string {
+  return envString('DECNET_EVENT_LOG') ?? join(root, 'events', 'decoy.log');
 }
 
 /** The collector's normalised log: DECNET_COLLECTOR_LOG, else <data dir>/events/collector.log. */

@@ -6,11 +6,12 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
-import type { DecoyService, ServiceContext, Session } from '../service.ts';
+import type { ServiceContext, Session } from '../service.ts';
 import { LineConn } from '../proto/line-conn.ts';
 import { accountMatches, localPart } from '../mail/accounts.ts';
 import { baitMailbox, type BaitMessage } from '../mail/bait-mailbox.ts';
-import { MAIL_PERSONA_KEYS, mailStoreConfig, type MailStoreConfig } from '../mail/dovecot.ts';
+import type { MailStoreConfig } from '../mail/dovecot.ts';
+import { mailboxService } from '../mail/mailbox-service.ts';
 import { parseHeaders } from '../mail/message.ts';
 import { LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, decodeLoginLine, decodePlain } from '../mail/sasl.ts';
 import { ImapSyntaxError, astring, imapString, sequenceSet, tokenize, type Segments, type Token } from '../mail/imap-syntax.ts';
@@ -720,36 +721,12 @@ class ImapSession {
   }
 }
 
-const imap: DecoyService = {
+const imap = mailboxService({
   name: 'imap',
   summary: 'IMAP mailbox',
-  listens: [
-    { port: 143, transport: 'tcp' },
-    { port: 993, transport: 'tcp', tls: true },
-  ],
-  personaKeys: MAIL_PERSONA_KEYS,
-  async create(ctx) {
-    const cfg = mailStoreConfig(ctx);
-    const { acceptTls, secureContextProvider } = await import('../tls-server.ts');
-    const context = secureContextProvider(ctx);
-    const start = async (socket: Socket, session: Session, tls: boolean): Promise<void> => {
-      let stream: Duplex = socket;
-      if (tls) {
-        const secure = await acceptTls(socket, { session, context, via: 'implicit', log: ctx.log });
-        if (!secure) return;
-        stream = secure;
-      }
-      await new ImapSession(socket, stream, tls, session, ctx, cfg, context).run();
-    };
-    return {
-      onConnection(socket, session, listen) {
-        start(socket, session, listen.tls === true).catch((err: unknown) => {
-          ctx.log.warn('imap session failed', { err });
-          socket.destroy();
-        });
-      },
-    };
-  },
-};
+  plainPort: 143,
+  tlsPort: 993,
+  open: (socket, stream, tls, session, ctx, cfg, context) => new ImapSession(socket, stream, tls, session, ctx, cfg, context),
+});
 
 export default imap;

@@ -5,11 +5,12 @@ import { randomBytes, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
-import type { DecoyService, ServiceContext, Session } from '../service.ts';
+import type { ServiceContext, Session } from '../service.ts';
 import { LineConn } from '../proto/line-conn.ts';
 import { accountMatches, localPart } from '../mail/accounts.ts';
 import { baitMailbox, dotStuff, type BaitMessage } from '../mail/bait-mailbox.ts';
-import { MAIL_PERSONA_KEYS, mailStoreConfig, type MailStoreConfig } from '../mail/dovecot.ts';
+import type { MailStoreConfig } from '../mail/dovecot.ts';
+import { mailboxService } from '../mail/mailbox-service.ts';
 import { LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, decodeLoginLine, decodePlain } from '../mail/sasl.ts';
 
 const MAX_LINE = 4096;
@@ -258,36 +259,12 @@ class Pop3Session {
   }
 }
 
-const pop3: DecoyService = {
+const pop3 = mailboxService({
   name: 'pop3',
   summary: 'POP3 mailbox',
-  listens: [
-    { port: 110, transport: 'tcp' },
-    { port: 995, transport: 'tcp', tls: true },
-  ],
-  personaKeys: MAIL_PERSONA_KEYS,
-  async create(ctx) {
-    const cfg = mailStoreConfig(ctx);
-    const { acceptTls, secureContextProvider } = await import('../tls-server.ts');
-    const context = secureContextProvider(ctx);
-    const start = async (socket: Socket, session: Session, tls: boolean): Promise<void> => {
-      let stream: Duplex = socket;
-      if (tls) {
-        const secure = await acceptTls(socket, { session, context, via: 'implicit', log: ctx.log });
-        if (!secure) return;
-        stream = secure;
-      }
-      await new Pop3Session(socket, stream, tls, session, ctx, cfg, context).run();
-    };
-    return {
-      onConnection(socket, session, listen) {
-        start(socket, session, listen.tls === true).catch((err: unknown) => {
-          ctx.log.warn('pop3 session failed', { err });
-          socket.destroy();
-        });
-      },
-    };
-  },
-};
+  plainPort: 110,
+  tlsPort: 995,
+  open: (socket, stream, tls, session, ctx, cfg, context) => new Pop3Session(socket, stream, tls, session, ctx, cfg, context),
+});
 
 export default pop3;
