@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, waitFor } from '../helpers/env.ts';
-import { ADMIN_PASSWORD, sshAttack, startFleet, type Fleet } from './fleet.ts';
+import { ADMIN_PASSWORD, sshAttack, startFleet, type Fleet } from '../helpers/fleet.ts';
 import type { BrowserContext, Page } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,7 +1,8 @@
-// A real fleet for the browser tests: `decnet up` (the built CLI) in private data/run dirs, with the
-// broker, the api (on a free port), the decoy host running one SSH decky on a fresh loopback
-// address, the capture workers (the collector on a free UDP port, for load), and the intel and herd
-// workers. Plus an SSH "attacker" that connects from its own loopback address.
+// A real fleet for end-to-end and browser tests: `decnet up` (the built CLI, grouped layout) in
+// private data/run dirs, with the broker, the api (on a free port), the decoy host running SSH
+// deckies on a fresh loopback /24, the capture workers (the collector on a free UDP port, for
+// load), and the intel and herd workers. Plus SSH "attackers" that connect from their own
+// loopback addresses in the same /24.
 import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import type { PasswordAuthMethod } from 'ssh2';
-import { CLI_BUILT, startProcess, stopProcess, testDirs, waitFor, type Proc, type TestDirs } from '../helpers/env.ts';
+import { CLI_BUILT, startProcess, stopProcess, testDirs, waitFor, type Proc, type TestDirs } from './env.ts';
 
 const run = promisify(execFile);
 
@@ -18,7 +19,12 @@ export const ADMIN_PASSWORD = 'first-login-Passw0rd!';
 export interface Fleet {
   url: string;
   dirs: TestDirs;
+  /** The environment the fleet runs with (use it for `decnet …` commands against this fleet). */
+  env: NodeJS.ProcessEnv;
   decky: { name: string; ip: string };
+  deckies: { name: string; ip: string }[];
+  /** The /24 the deckies live in, e.g. '127.170.33'. */
+  net: string;
   /** Loopback address the SSH attacker connects from (unique to this run). */
   attackerIp: string;
   /** UDP port of the collector (RFC 5424 syslog in). */
@@ -50,7 +56,12 @@ function deckyListening(runDir: string, name: string): boolean {
   }
 }
 
-export async function startFleet(): Promise<Fleet> {
+export interface FleetOptions {
+  /** Decky sections of the deploy INI (after [general]); default: one decky `web` with ssh. */
+  deckies?: string;
+}
+
+export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
   const dirs = testDirs('decnet-web-');
   const net = `127.${150 + (process.pid % 40)}.${Math.floor(Math.random() * 250) + 1}`;
   const env: NodeJS.ProcessEnv = {
@@ -61,7 +72,7 @@ export async function startFleet(): Promise<Fleet> {
     DECNET_LOG_LEVEL: 'info',
   };
   const ini = join(dirs.root, 'deckies.ini');
-  writeFileSync(ini, `[general]\nnet = ${net}.0/24\n\n[web]\nservices = ssh\n\n[web.ssh]\nfail_delay_ms = 0\n`);
+  writeFileSync(ini, `[general]\nnet = ${net}.0/24\n\n${opts.deckies ?? '[web]\nservices = ssh\n\n[web.ssh]\nfail_delay_ms = 0\n'}`);
   const deployed = await run(process.execPath, [CLI_BUILT, 'deploy', '--config', ini, '--no-start', '--json'], { env });
   const plan = JSON.parse(deployed.stdout) as { deckies: { name: string; ip: string }[] };
   const decky = plan.deckies[0];
@@ -128,8 +139,8 @@ export async function startFleet(): Promise<Fleet> {
       }
     }, 60_000, 'the api worker to listen');
     await waitFor(async () => (await fetch(`${url}/api/v1/health`).catch(() => undefined))?.ok, 30_000, 'GET /api/v1/health to answer 200');
-    await waitFor(() => deckyListening(dirs.env.DECNET_RUN_DIR!, decky.name), 30_000, `the SSH decky on ${decky.ip}:22 to listen`);
-    return { url, dirs, decky, attackerIp: `${net}.250`, collectorPort, up, logs, stop };
+    for (const d of plan.deckies) await waitFor(() => deckyListening(dirs.env.DECNET_RUN_DIR!, d.name), 30_000, `decky ${d.name} on ${d.ip} to listen`);
+    return { url, dirs, env, decky, deckies: plan.deckies, net, attackerIp: `${net}.250`, collectorPort, up, logs, stop };
   } catch (err) {
     await stop();
     throw err;
