@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI_BUILT, waitFor } from '../helpers/env.ts';
 import { sshAttack, startFleet, type Fleet } from '../helpers/fleet.ts';
@@ -63,8 +65,16 @@ async function scenario(): Promise<void> {
   const [web, files] = fleet.deckies;
   const first = `${fleet.net}.201`;
   const second = `${fleet.net}.202`;
-  // The webhook worker reloads its subscriptions from the bus notice `webhook add` published.
-  await new Promise((r) => setTimeout(r, 500));
+  // `webhook add` announced the subscription on the bus; wait until the webhook worker reports it
+  // loaded (its heartbeat fields land in the herd process's state file).
+  await waitFor(() => {
+    try {
+      const herd = JSON.parse(readFileSync(join(fleet.env.DECNET_RUN_DIR!, 'hosts', 'herd.json'), 'utf8')) as { workers: { name: string; extra?: { subscriptions?: number } }[] };
+      return (herd.workers.find((w) => w.name === 'webhook')?.extra?.subscriptions ?? 0) >= 1;
+    } catch {
+      return false;
+    }
+  }, 10_000, 'the webhook worker to load the new subscription');
 
   await sshAttack(web.ip, first, ['letmein', 'toor', 'admin'], COMMAND);
   await sshAttack(files.ip, second, ['admin']);
@@ -111,9 +121,12 @@ async function scenario(): Promise<void> {
   assert.ok(Date.now() - attacked < 10_000, `all of it within 10 s (took ${Date.now() - attacked} ms)`);
 
   // Signed webhook alerts, verified by the receiver.
-  await waitFor(() => received.some((r) => r.body.includes('ttp.tagged')), 10_000, 'a ttp.tagged alert');
+  await waitFor(
+    () => received.some((r) => r.body.includes('ttp.tagged')) && received.some((r) => r.body.includes('credential.reuse.detected')),
+    10_000,
+    'a ttp.tagged and a credential.reuse.detected alert',
+  );
   for (const r of received) {
     assert.ok(verifyWebhook(SECRET, r.headers['x-decnet-timestamp'] as string, r.body, r.headers['x-decnet-signature'] as string), 'the signature verifies');
   }
-  assert.ok(received.some((r) => r.body.includes('credential.reuse.detected')), 'the reuse alert arrived too');
 }
