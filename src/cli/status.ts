@@ -22,7 +22,8 @@ export default async function status(args: ParsedArgs): Promise<number> {
       pid: h.pid,
       state: h.alive ? w.state : 'dead',
       heartbeat_age_s: w.last_heartbeat ? Math.round((now - w.last_heartbeat) / 1000) : null,
-      uptime_s: w.uptime_s,
+      // The state file is rewritten at heartbeats and on changes: count the time since it was written.
+      uptime_s: h.alive && w.state === 'running' ? w.uptime_s + Math.max(0, Math.round((now - h.updated_at) / 1000)) : w.uptime_s,
       restarts: w.restarts,
       last_error: w.last_error ?? null,
     })),
