@@ -11,7 +11,7 @@ import { decoyEventLogPath } from '../pipeline/event-paths.ts';
 import { errorMessage } from '../core/errors.ts';
 import { formatEvent } from '../pipeline/rfc5424.ts';
 import { findService } from './catalog.ts';
-import { EventLog, type EventLogStats } from './event-log.ts';
+import { EventLog, type EventLogStats } from '../pipeline/event-log.ts';
 import { resolveLimits, type Limits } from './limits.ts';
 import { deckyFingerprint, type DeckyPlan } from './plan.ts';
 import { Quarantine, type QuarantineStats } from './quarantine.ts';

@@ -7,7 +7,7 @@
 import { WorkerFatalError, defineWorker, sleep, type WorkerContext } from '../fleet/worker.ts';
 import { envString } from '../core/env.ts';
 import { collectorLogPath } from './event-paths.ts';
-import { LineAppender } from './line-appender.ts';
+import { EventLog } from './event-log.ts';
 import { normaliseSyslog } from './syslog-normalise.ts';
 import { formatListen, parseListen, startTcpReceiver, startUdpReceiver, type ListenAddress, type Receiver, type ReceiverCounters } from './syslog-receiver.ts';
 
@@ -34,7 +34,7 @@ export default defineWorker({
     const addresses = listenAddresses(ctx.config);
     const drop = Array.isArray(ctx.config['drop-apps']) ? (ctx.config['drop-apps'] as unknown[]).map(String) : DEFAULT_DROP_APPS;
     const dropApps = new Set(drop);
-    const out = new LineAppender(collectorLogPath());
+    const out = new EventLog(collectorLogPath(), { maxBufferBytes: 8 * 1024 * 1024, log: ctx.log });
     await out.open();
 
     const receive: ReceiverCounters = { messages: 0, oversize: 0, badFrames: 0, refusedConnections: 0 };
@@ -92,9 +92,7 @@ export default defineWorker({
       bad_frames: receive.badFrames,
       refused_connections: receive.refusedConnections,
       ...counts,
-      written: out.written,
-      dropped: out.dropped,
-      write_errors: out.writeErrors,
+      ...(({ written, dropped, writeErrors }) => ({ written, dropped, write_errors: writeErrors }))(out.stats()),
     }));
 
     try {

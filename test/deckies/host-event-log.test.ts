@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventLog } from '../../src/deckies/event-log.ts';
+import { EventLog } from '../../src/pipeline/event-log.ts';
 
 test('batches lines, creates the directory 0750 and the file 0640', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'decnet-evlog-'));

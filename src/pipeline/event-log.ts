@@ -1,4 +1,5 @@
-// Appends event lines to the decoy event log (the durable source of truth, DESIGN §5).
+// Appends event lines to a log file: the decoy host's event log (the durable source of truth,
+// DESIGN §5) and the collector's normalised log.
 // Lines are batched into one write per event-loop tick. Memory is bounded: if the disk stalls and
 // more than `maxBufferBytes` wait, new lines are dropped and counted rather than held.
 // The file is opened O_APPEND, so `copytruncate` rotation works; `reopen()` follows a rename.
