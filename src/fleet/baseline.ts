@@ -7,7 +7,8 @@ export const IDLE_SCRIPT = 'setInterval(() => {}, 1 << 30)';
 
 /** Starts an idle node, lets it settle, reads its memory, stops it. */
 export async function measureIdleNode(flags: string[] = ['--max-semi-space-size=1'], settleMs = 1500): Promise<MemoryReading | undefined> {
-  const child = spawn(process.execPath, [...flags, '-e', IDLE_SCRIPT], { stdio: 'ignore', env: baselineEnv() });
+  // Same environment as the fleet it is compared with (inherited), so the comparison stays fair.
+  const child = spawn(process.execPath, [...flags, '-e', IDLE_SCRIPT], { stdio: 'ignore' });
   try {
     await new Promise((resolve, reject) => {
       child.once('spawn', resolve);
@@ -18,10 +19,4 @@ export async function measureIdleNode(flags: string[] = ['--max-semi-space-size=
   } finally {
     child.kill('SIGKILL');
   }
-}
-
-/** NODE_EXTRA_CA_CERTS costs startup time and memory in every node process that loads it; the
- * yardstick and the fleet use the same environment so the comparison stays fair. */
-export function baselineEnv(): NodeJS.ProcessEnv {
-  return { ...process.env };
 }
