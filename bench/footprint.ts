@@ -114,7 +114,8 @@ async function main(): Promise<void> {
       ['`supervise` host, 10 idle workers', mb(median(host10.map((p) => p.subject))), mb(over(host10)), ratio(host10).toFixed(2), '≤ 8 MB over'],
     ],
   );
-  for (const layout of ['isolated', 'grouped', 'single']) {
+  // BENCH_LAYOUTS='grouped' (or '' for none) measures only those layouts.
+  for (const layout of (process.env.BENCH_LAYOUTS ?? 'isolated grouped single').split(' ').filter(Boolean)) {
     const readings: FleetReading[] = [];
     for (let i = 0; i < RUNS; i++) readings.push(await measureFleet(layout));
     const total = median(readings.map((r) => r.total));

@@ -2,6 +2,7 @@
 // implementation; running a command imports that command's module alone.
 import type { ArgSpec, OptionSpec, ParsedArgs } from './args.ts';
 import { WORKERS } from '../fleet/registry.ts';
+import { workerCommand } from './worker-command.ts';
 import { DATA_COMMANDS } from './table/data.ts';
 import { DECKY_COMMANDS } from './table/deckies.ts';
 import { INTEL_COMMANDS } from './table/intel.ts';
@@ -36,11 +37,6 @@ export interface CommandSpec {
 export const JSON_OPTION: OptionSpec = { name: 'json', type: 'boolean', summary: 'print machine-readable JSON' };
 const FLEET_OPTION: OptionSpec = { name: 'fleet', short: 'f', type: 'string', value: 'FILE', summary: 'fleet spec file (default: the shipped spec)' };
 const LAYOUT_OPTION: OptionSpec = { name: 'layout', short: 'l', type: 'string', value: 'LAYOUT', summary: 'isolated, grouped or single (default: the spec\'s)', choices: ['isolated', 'grouped', 'single'] };
-
-const runWorker = (worker: string): (() => Promise<CommandRun>) => async () => {
-  const { runStandaloneCommand } = await import('../fleet/standalone.ts');
-  return (args) => runStandaloneCommand(worker, args);
-};
 
 const core: CommandSpec[] = [
   {
@@ -96,15 +92,7 @@ const core: CommandSpec[] = [
 ];
 
 // Workers whose command also has actions (`decnet ttp export`) are listed by that command instead.
-const workerCommands: CommandSpec[] = WORKERS.filter((w) => !HERD_COMMANDS.some((c) => c.name === w.name)).map((w) => ({
-  name: w.name,
-  group: 'workers' as const,
-  summary: w.summary,
-  hidden: w.hidden,
-  worker: w.name,
-  options: [...(w.options ?? [])],
-  load: runWorker(w.name),
-}));
+const workerCommands: CommandSpec[] = WORKERS.filter((w) => !w.commandHasActions).map(workerCommand);
 
 export const COMMANDS: readonly CommandSpec[] = [...core, ...DECKY_COMMANDS, ...DATA_COMMANDS, ...INTEL_COMMANDS, ...HERD_COMMANDS, ...workerCommands];
 

@@ -1,16 +1,23 @@
-// `decnet` entry point: reads the static command table, loads only the command that runs.
-import { COMMANDS, GROUP_TITLES, findCommand, type CommandGroup, type CommandSpec } from './commands.ts';
+// `decnet` entry point: reads the static command table, loads only the command that runs. A worker
+// started standalone (`decnet <worker>`) is found in the worker registry without reading the table.
+import type { CommandGroup, CommandSpec } from './commands.ts';
 import { parseArgs, suggest, type OptionSpec } from './args.ts';
+import { findWorkerCommand } from './worker-command.ts';
 import { DecnetError, errorMessage } from '../core/errors.ts';
 
 declare const DECNET_VERSION: string | undefined;
 const VERSION = typeof DECNET_VERSION === 'string' ? DECNET_VERSION : '0.0.0-dev';
 
-const tty = process.stdout.isTTY === true && !process.env.NO_COLOR;
-const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
-const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
+// Read on first use: touching process.stdout creates its stream, which a worker never needs.
+let ttyOut: boolean | undefined;
+const tty = () => (ttyOut ??= process.stdout.isTTY === true && !process.env.NO_COLOR);
+const bold = (s: string) => (tty() ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string) => (tty() ? `\x1b[2m${s}\x1b[0m` : s);
 
-function mainHelp(): string {
+type CommandTable = typeof import('./commands.ts');
+const loadTable = (): Promise<CommandTable> => import('./commands.ts');
+
+function mainHelp({ COMMANDS, GROUP_TITLES }: CommandTable): string {
   const lines = [`${bold('decnet')} ${VERSION}: a honeypot deception network`, '', `Usage: decnet <command> [options]`, ''];
   const visible = COMMANDS.filter((c) => !c.hidden);
   const width = Math.max(...visible.map((c) => c.name.length)) + 2;
@@ -52,15 +59,16 @@ function commandHelp(c: CommandSpec): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(mainHelp());
+    process.stdout.write(mainHelp(await loadTable()));
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-V') {
     process.stdout.write(`decnet ${VERSION}\n`);
     return 0;
   }
-  const command = findCommand(name);
+  const command = findWorkerCommand(name) ?? (await loadTable()).findCommand(name);
   if (!command) {
+    const { COMMANDS } = await loadTable();
     const hint = suggest(name, COMMANDS.filter((c) => !c.hidden).map((c) => c.name));
     process.stderr.write(`decnet: unknown command ${JSON.stringify(name)}${hint ? ` (did you mean ${hint}?)` : ''}\nRun \`decnet --help\` for the list of commands.\n`);
     return 2;

@@ -13,6 +13,8 @@ import { readMemory, type MemoryReading } from './memory.ts';
 import { LoopDelayMonitor } from './loop-delay.ts';
 import { isAlive, readHostState, removeHostState, writeHostState, type HostState } from './host-state.ts';
 import { DecnetError } from '../core/errors.ts';
+import { envBool } from '../core/env.ts';
+import { IdleCompaction } from './idle-compaction.ts';
 
 export interface HostedWorker {
   def: WorkerDefinition;
@@ -78,6 +80,8 @@ export class Host {
   });
   private stateTimer: NodeJS.Timeout | undefined;
   private readonly loopDelay = new LoopDelayMonitor();
+  /** Gives spare heap back once the host is quiet (idle-compaction.ts); DECNET_IDLE_COMPACTION=false turns it off. */
+  private compaction: IdleCompaction | undefined;
   private lastDelayP99 = 0;
   private lastMemory: MemoryReading | undefined;
   private lastHeartbeat = 0;
@@ -138,6 +142,7 @@ export class Host {
         if (!this.heartbeatTimers.has(slot)) this.scheduleHeartbeat(slot);
       }
     });
+    if (envBool('DECNET_IDLE_COMPACTION', true)) this.compaction = new IdleCompaction();
     this.log.info(`started ${this.slots.length} worker(s): ${this.slots.map((s) => s.name).join(', ')}`, { pid: process.pid, bus: this.busUrl });
   }
 
@@ -184,6 +189,7 @@ export class Host {
     }
     clearTimeout(this.stateTimer);
     this.loopDelay.stop();
+    this.compaction?.stop();
     await this.connection?.close().catch(() => undefined);
     if (this.opts.stateFile !== false) removeHostState(this.name);
     process.off('uncaughtException', this.onUncaught);

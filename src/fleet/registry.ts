@@ -14,6 +14,8 @@ export interface WorkerEntry {
   readonly hidden?: boolean;
   /** The worker contains the broker: its process reaches the bus in-process ('local:'). */
   readonly providesBus?: boolean;
+  /** Its command also has actions (`decnet ttp export`): the command table defines that command. */
+  readonly commandHasActions?: boolean;
   /** Linux capabilities its process needs under systemd (e.g. CAP_NET_BIND_SERVICE). */
   readonly capabilities?: readonly string[];
   load(): Promise<WorkerDefinition>;
@@ -86,6 +88,7 @@ export const WORKERS: readonly WorkerEntry[] = [
     name: 'ttp',
     summary: 'tags stored events and shell commands with MITRE ATT&CK techniques',
     group: 'intel',
+    commandHasActions: true,
     options: [
       { name: 'poll-interval', type: 'number', value: 'SECONDS', summary: 'fallback tick when no ingest notice arrives on the bus', default: 60 },
       { name: 'batch', type: 'number', value: 'ROWS', summary: 'log rows per transaction', default: 500 },
@@ -108,6 +111,7 @@ export const WORKERS: readonly WorkerEntry[] = [
     name: 'webhook',
     summary: 'delivers bus events to subscribed HTTP endpoints, signed with HMAC-SHA256',
     group: 'herd',
+    commandHasActions: true,
     load: () => import('../notify/webhook-worker.ts').then((m) => m.default),
   },
   {

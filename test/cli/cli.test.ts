@@ -46,7 +46,7 @@ test('decnet --help loads no command implementation', async () => {
   const rec = await recordModules(['--help']);
   assert.equal(rec.code, 0);
   const loaded = rec.sources.filter((s) => s.startsWith('src/'));
-  const allowed = new Set(['src/cli/main.ts', 'src/cli/commands.ts', 'src/cli/args.ts', 'src/core/errors.ts', 'src/fleet/registry.ts']);
+  const allowed = new Set(['src/cli/main.ts', 'src/cli/commands.ts', 'src/cli/worker-command.ts', 'src/cli/args.ts', 'src/core/errors.ts', 'src/fleet/registry.ts']);
   const extra = loaded.filter((s) => !allowed.has(s) && !s.startsWith('src/cli/table/') && !s.endsWith('catalog.ts'));
   assert.deepEqual(extra, [], `--help loaded ${extra.join(', ')}`);
   assert.ok(rec.sources.includes('src/cli/main.ts'), 'the recorder saw the entry');

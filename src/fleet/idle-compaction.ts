@@ -1,0 +1,87 @@
+// Idle compaction: a host whose workers have gone quiet gives its spare heap back to the system.
+// While a process starts, V8 grows the young generation to its maximum (two semi-spaces, both
+// committed after the first scavenges) and keeps it; only a memory-reducing GC shrinks it again,
+// and V8's own memory reducer schedules one only after a full GC, which an idle worker never
+// triggers. So the host checks its own CPU time now and then: when it used almost none since the
+// last check and its resident memory grew since the last compaction, it runs one memory-reducing
+// GC (a few milliseconds for the heap of an idle host). A busy host is left to V8's usual GCs.
+
+export interface IdleCompactionOptions {
+  /** First check, after the host's workers have started. */
+  firstCheckMs?: number;
+  /** Later checks. */
+  checkMs?: number;
+  /** At most this share of one core used since the last check counts as idle. */
+  idleCpuShare?: number;
+  /** Compact again only once resident memory grew by this much since the last compaction (default 512 KiB). */
+  growthBytes?: number;
+}
+
+type GcFunction = (options?: { type: 'major' | 'minor'; execution: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => void;
+
+export class IdleCompaction {
+  /** How many compactions ran (reported for tests and diagnostics). */
+  count = 0;
+  private readonly checkMs: number;
+  private readonly idleCpuShare: number;
+  private readonly growthBytes: number;
+  private timer: NodeJS.Timeout | undefined;
+  private lastCpuUs = cpuMicros();
+  private lastCheckAt = performance.now();
+  private rssAfterCompaction = 0;
+
+  constructor(options: IdleCompactionOptions = {}) {
+    this.checkMs = options.checkMs ?? 10_000;
+    this.idleCpuShare = options.idleCpuShare ?? 0.02;
+    this.growthBytes = options.growthBytes ?? 512 * 1024;
+    this.schedule(options.firstCheckMs ?? 1_000);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => this.check(), ms);
+    this.timer.unref();
+  }
+
+  private check(): void {
+    const now = performance.now();
+    const cpu = cpuMicros();
+    const share = (cpu - this.lastCpuUs) / 1000 / Math.max(1, now - this.lastCheckAt);
+    if (share <= this.idleCpuShare && process.memoryUsage.rss() - this.rssAfterCompaction >= this.growthBytes) {
+      memoryReducingGc();
+      this.count++;
+      this.rssAfterCompaction = process.memoryUsage.rss();
+    }
+    // Measured after the GC so that its own CPU time does not count against the next interval.
+    this.lastCpuUs = cpuMicros();
+    this.lastCheckAt = performance.now();
+    this.schedule(this.checkMs);
+  }
+}
+
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
+/** A full, compacting GC that also shrinks the young generation and releases the freed pages. */
+function memoryReducingGc(): void {
+  const gc = (globalThis as { gc?: GcFunction }).gc ?? exposedGc();
+  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+}
+
+/** The `gc` function V8 gives a context created while --expose-gc is set (node started without it). */
+function exposedGc(): GcFunction {
+  const v8 = process.getBuiltinModule('node:v8');
+  const vm = process.getBuiltinModule('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  try {
+    return vm.runInNewContext('gc') as GcFunction;
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
+}
