@@ -1,6 +1,8 @@
 // Footprint benchmark (issue: fleet core): PSS of an idle standalone worker, of a supervise host with
 // 10 idle workers, and of the whole fleet in each layout, next to an idle `node` measured in the
 // same run. Run: `npm run bench:footprint` (builds nothing; run `npm run build` first).
+// Knobs: BENCH_RUNS (3), BENCH_LATER_S (120: one more reading of the standalone worker that long after
+// it started; 0 skips it), BENCH_LAYOUTS ('isolated grouped single'; '' skips the fleets).
 import { join } from 'node:path';
 import { listHostStatesIn } from './lib/hosts.ts';
 import { IDLE_SCRIPT } from '../src/fleet/baseline.ts';
@@ -41,12 +43,18 @@ async function withBroker<T>(fn: (env: NodeJS.ProcessEnv) => Promise<T>): Promis
   }
 }
 
-async function measureAgainstIdle(args: string[]): Promise<Pair> {
+/** Reads both at steady state, or `laterS` seconds after the subject started when given. */
+async function measureAgainstIdle(args: string[], laterS?: number): Promise<Pair> {
   return withBroker(async (env) => {
     const idle = startIdleNode(env);
     const subject = spawnNode([...NODE_FLAGS, ...args], env);
+    const started = Date.now();
     try {
-      const [i, s] = await steadyMemory([idle.pid!, subject.pid!]);
+      let [i, s] = await steadyMemory([idle.pid!, subject.pid!]);
+      if (laterS !== undefined) {
+        await new Promise((r) => setTimeout(r, Math.max(0, started + laterS * 1000 - Date.now())));
+        [i, s] = await steadyMemory([idle.pid!, subject.pid!]);
+      }
       return { idle: i.pss, subject: s.pss };
     } finally {
       await stop(subject);
@@ -101,6 +109,9 @@ async function main(): Promise<void> {
     host10.push(await measureAgainstIdle([bundle, '10']));
     process.stderr.write(`run ${i + 1}/${RUNS}: standalone worker ${mb(standalone[i].subject)} MB (idle node ${mb(standalone[i].idle)}), 10-worker host ${mb(host10[i].subject)} MB (idle node ${mb(host10[i].idle)})\n`);
   }
+  // Idle for longer: what the worker holds once its timers have run for a while.
+  const LATER_S = Number(process.env.BENCH_LATER_S ?? 120);
+  const later = LATER_S > 0 ? await measureAgainstIdle([BIN, 'idle'], LATER_S) : undefined;
   box.cleanup();
   const over = (pairs: Pair[]) => median(pairs.map((p) => p.subject - p.idle));
   const ratio = (pairs: Pair[]) => median(pairs.map((p) => p.subject / p.idle));
@@ -111,6 +122,7 @@ async function main(): Promise<void> {
     [
       ['idle `node` (same flags)', mb(idle), '0.0', '1.00', '-'],
       ['`decnet idle` (standalone worker)', mb(median(standalone.map((p) => p.subject))), mb(over(standalone)), ratio(standalone).toFixed(2), '≤ 4 MB over'],
+      ...(later ? [[`\`decnet idle\` after ${LATER_S} s (one run)`, mb(later.subject), mb(later.subject - later.idle), (later.subject / later.idle).toFixed(2), '-']] : []),
       ['`supervise` host, 10 idle workers', mb(median(host10.map((p) => p.subject))), mb(over(host10)), ratio(host10).toFixed(2), '≤ 8 MB over'],
     ],
   );

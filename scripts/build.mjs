@@ -68,9 +68,9 @@ export const LAYERS = [
   // What `decnet --help` and every command need (errors, argument parser, worker registry): kept
   // apart so that help loads no runtime.
   { name: 'base', roots: ['src/core/errors.ts', 'src/cli/args.ts', 'src/fleet/registry.ts', 'src/cli/worker-command.ts'] },
-  // Helpers nearly every command and worker uses (logging, environment, paths, topic names), kept
-  // apart from the runtime so that one-shot commands load no bus client.
-  { name: 'core', roots: ['src/core/log.ts', 'src/core/env.ts', 'src/core/paths.ts', 'src/bus/topics.ts', 'src/bus/subject.ts'] },
+  // Helpers nearly every command and worker uses (logging, environment, paths, clocks, topic names),
+  // kept apart from the runtime so that one-shot commands load no bus client.
+  { name: 'core', roots: ['src/core/log.ts', 'src/core/env.ts', 'src/core/paths.ts', 'src/core/clock.ts', 'src/bus/topics.ts', 'src/bus/subject.ts'] },
   // What every process hosting workers loads: host, supervisor, bus client.
   { name: 'runtime', roots: ['src/fleet/standalone.ts', 'src/fleet/load-workers.ts', 'src/fleet/host.ts', 'src/bus/connect.ts', 'src/bus/unix-client.ts'] },
 ];

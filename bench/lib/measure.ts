@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMemory, type MemoryReading } from '../../src/fleet/memory.ts';
+import { fleetNodeFlags } from '../../src/fleet/node-flags.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const BIN = join(ROOT, 'bin/decnet');
-export const NODE_FLAGS = ['--max-semi-space-size=1'];
+/** The fleet's node flags (src/fleet/node-flags.ts), for subjects and the idle node alike. */
+export const NODE_FLAGS = fleetNodeFlags();
 
 export function ensureBuilt(): void {
   if (!existsSync(join(ROOT, 'dist/decnet.js'))) {

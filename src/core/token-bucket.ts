@@ -1,6 +1,6 @@
 // A token bucket: at most `burst` operations at once, refilled at `ratePerSec`. Rate limits for
 // outbound calls (intel providers, webhook deliveries). Time comes from a monotonic clock.
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from './clock.ts';
 
 export class TokenBucket {
   readonly ratePerSec: number;
@@ -9,7 +9,7 @@ export class TokenBucket {
   private last: number;
   private readonly now: () => number;
 
-  constructor(ratePerSec: number, burst: number, now: () => number = () => performance.now()) {
+  constructor(ratePerSec: number, burst: number, now: () => number = monotonicMs) {
     if (!(ratePerSec > 0) || !Number.isFinite(ratePerSec)) throw new RangeError(`rate must be a positive number of operations per second, got ${ratePerSec}`);
     if (!(burst >= 1) || !Number.isFinite(burst)) throw new RangeError(`burst must be at least 1, got ${burst}`);
     this.ratePerSec = ratePerSec;

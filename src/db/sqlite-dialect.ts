@@ -26,6 +26,7 @@ import {
   type QueryCompiler,
   type QueryResult,
 } from 'kysely';
+import { monotonicMs } from '../core/clock.ts';
 
 export interface SqliteOptions {
   /** File path, or ':memory:'. */
@@ -148,7 +149,7 @@ class SqliteConnection implements DatabaseConnection {
   /** Counts written rows; a sustained heavy writer moves its WAL checkpoints to a background thread. */
   #noteWrites(changes: number): void {
     if (this.#checkpointer || changes === 0 || this.#path === ':memory:') return;
-    const now = performance.now();
+    const now = monotonicMs();
     if (now - this.#writeWindowStart > 1000) {
       this.#writeWindowStart = now;
       this.#writesInWindow = 0;
@@ -195,16 +196,16 @@ class SqliteConnection implements DatabaseConnection {
     // Awaiting a query that completed synchronously does not let the event loop run; after a
     // slice of continuous work, give it a turn before the next statement.
     // A pause since the previous statement means the loop was free: a new slice starts.
-    const now = performance.now();
+    const now = monotonicMs();
     if (now - this.#lastEnd > 2) this.#sliceStart = now;
     else if (now - this.#sliceStart > YIELD_AFTER_MS) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      this.#sliceStart = performance.now();
+      this.#sliceStart = monotonicMs();
     }
     try {
       return await this.#execute<R>(compiled);
     } finally {
-      this.#lastEnd = performance.now();
+      this.#lastEnd = monotonicMs();
     }
   }
 

@@ -6,6 +6,8 @@
 // last check and its resident memory grew since the last compaction, it runs one memory-reducing
 // GC (a few milliseconds for the heap of an idle host). A busy host is left to V8's usual GCs.
 
+import { cpuMicros, monotonicMs } from '../core/clock.ts';
+
 export interface IdleCompactionOptions {
   /** First check, after the host's workers have started. */
   firstCheckMs?: number;
@@ -27,8 +29,10 @@ export class IdleCompaction {
   private readonly growthBytes: number;
   private timer: NodeJS.Timeout | undefined;
   private lastCpuUs = cpuMicros();
-  private lastCheckAt = performance.now();
-  private rssAfterCompaction = 0;
+  private lastCheckAt = monotonicMs();
+  /** The lowest resident size seen since the last compaction (V8 releases freed pages in the
+   * background, so the size right after a GC is not yet the settled one). */
+  private rssFloor = 0;
 
   constructor(options: IdleCompactionOptions = {}) {
     this.checkMs = options.checkMs ?? 10_000;
@@ -48,24 +52,21 @@ export class IdleCompaction {
   }
 
   private check(): void {
-    const now = performance.now();
+    const now = monotonicMs();
     const cpu = cpuMicros();
     const share = (cpu - this.lastCpuUs) / 1000 / Math.max(1, now - this.lastCheckAt);
-    if (share <= this.idleCpuShare && process.memoryUsage.rss() - this.rssAfterCompaction >= this.growthBytes) {
+    const rss = process.memoryUsage.rss();
+    this.rssFloor = Math.min(this.rssFloor, rss);
+    if (share <= this.idleCpuShare && rss - this.rssFloor >= this.growthBytes) {
       memoryReducingGc();
       this.count++;
-      this.rssAfterCompaction = process.memoryUsage.rss();
+      this.rssFloor = Infinity;
     }
     // Measured after the GC so that its own CPU time does not count against the next interval.
     this.lastCpuUs = cpuMicros();
-    this.lastCheckAt = performance.now();
+    this.lastCheckAt = monotonicMs();
     this.schedule(this.checkMs);
   }
-}
-
-function cpuMicros(): number {
-  const { user, system } = process.cpuUsage();
-  return user + system;
 }
 
 /** A full, compacting GC that also shrinks the young generation and releases the freed pages. */

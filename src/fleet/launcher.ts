@@ -10,6 +10,7 @@ import { createLogger } from '../core/log.ts';
 import type { FleetSpec, Layout, ProcessSpec } from './spec.ts';
 import { findWorker } from './registry.ts';
 import type { Host } from './host.ts';
+import { fleetNodeFlags } from './node-flags.ts';
 
 export type ProcessState = 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped';
 
@@ -118,7 +119,7 @@ export class Launcher {
   private spawn(p: ManagedProcess): void {
     const { spec } = this.opts;
     const args = [
-      `--max-semi-space-size=${spec.semiSpaceMb}`,
+      ...fleetNodeFlags(spec.semiSpaceMb),
       `--max-old-space-size=${p.spec.oldSpaceMb}`,
       decnetEntry(),
       'supervise',

@@ -3,6 +3,7 @@
 import type { FleetSpec, Layout, ProcessSpec } from './spec.ts';
 import { resolveProcesses } from './spec.ts';
 import { findWorker } from './registry.ts';
+import { fleetNodeFlags } from './node-flags.ts';
 
 export interface RenderOptions {
   spec: FleetSpec;
@@ -39,7 +40,7 @@ function renderProcessUnit(p: ProcessSpec, opts: RenderOptions, hasBusProcess: b
   const replaced = p.workers.filter((w) => w !== p.name).map(unitName);
   const exec = [
     opts.nodePath,
-    `--max-semi-space-size=${opts.spec.semiSpaceMb}`,
+    ...fleetNodeFlags(opts.spec.semiSpaceMb),
     `--max-old-space-size=${p.oldSpaceMb}`,
     opts.decnetPath,
     'supervise',

@@ -17,6 +17,7 @@ import { defaultIngestSources, type DedupeMode, type IngestSource } from './even
 import { positionIdentity } from './extract.ts';
 import { commitBatch, type BatchEvent } from './ingest-batch.ts';
 import { SessionTracker } from './sessions.ts';
+import { monotonicMs } from '../core/clock.ts';
 
 const DEFAULT_BATCH = 2000;
 const DEFAULT_POLL_MS = 250;
@@ -148,7 +149,7 @@ export default defineWorker({
       });
 
     const ingest = async (source: Source): Promise<number> => {
-      const started = performance.now();
+      const started = monotonicMs();
       const batch = await source.tail.read(batchLines);
       if (batch.lines.length === 0) return 0;
       const events: BatchEvent[] = [];
@@ -173,7 +174,7 @@ export default defineWorker({
       counters.credentials += result.newCredentials.length;
       counters.credential_errors += result.credentialErrors;
       counters.bounties += result.bounties;
-      lastBatchMs = Math.round(performance.now() - started);
+      lastBatchMs = Math.round(monotonicMs() - started);
       for (const r of result.rejected) complain('event refused by the database', { log: source.path, event: r.record.event, err: r.error });
       announce(source, result.inserted, result.duplicates, batch.state, result.newCredentials, result.stored);
       return batch.lines.length;

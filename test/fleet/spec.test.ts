@@ -70,7 +70,7 @@ test('systemd units: one per process plus the target, with caps, restart policy 
   assert.match(diag, /^RuntimeDirectory=decnet$/m);
   assert.match(diag, /^Conflicts=decnet-idle\.service$/m);
   assert.match(diag, /^After=decnet-bus\.service$/m);
-  assert.match(diag, /^ExecStart=\/opt\/node --max-semi-space-size=1 --max-old-space-size=40 \/opt\/decnet\/bin\/decnet supervise diag --layout grouped$/m);
+  assert.match(diag, /^ExecStart=\/opt\/node --max-semi-space-size=1 --expose-gc --max-old-space-size=40 \/opt\/decnet\/bin\/decnet supervise diag --layout grouped$/m);
   assert.doesNotMatch(units[0].content, /^Conflicts=/m, 'the bus unit replaces no other unit');
   assert.match(units[2].content, /^Wants=decnet-bus\.service decnet-diag\.service$/m);
   const isolated = renderUnits({ spec, layout: 'isolated', nodePath: '/n', decnetPath: '/d', user: 'decnet' });

@@ -17,6 +17,7 @@ import { envBool, envString } from '../../core/env.ts';
 import { dataDir } from '../../core/paths.ts';
 import { bigIntToIpv6, classifyIpv4Number, classifyIpv6BigInt, ipv4ToNumber, ipv6ToBigInt, numberToIpv4 } from '../../core/special-addresses.ts';
 import { TableFile } from './geo-file.ts';
+import { monotonicMs } from '../../core/clock.ts';
 
 export const COUNTRY_SOURCE = 'ip-location-db/geo-whois-asn-country';
 export const ASN_SOURCE = 'ip-location-db/asn';
@@ -203,7 +204,7 @@ export class GeoIndex {
   }
 
   private async compile(name: TableName, csv: string, binName: string): Promise<void> {
-    const started = performance.now();
+    const started = monotonicMs();
     let dir = this.cacheDir;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o750 });
@@ -222,7 +223,7 @@ export class GeoIndex {
     else await (await import('./geo-compile.ts')).compileTable(name, csv, out);
     // Older compilations of this table (a previous dataset) are no longer needed.
     for (const f of readdirSync(dir)) if (f.startsWith(`${name}-`) && f.endsWith('.bin') && f !== binName) rmSync(join(dir, f), { force: true });
-    this.compiled[name] = Math.round(performance.now() - started);
+    this.compiled[name] = Math.round(monotonicMs() - started);
   }
 
   /**
