@@ -18,9 +18,12 @@ export const builtinsAsModules = {
       // `await import('node:x')` needs the named exports, which a CommonJS wrapper does not give
       // (it exports only `default`): dynamic imports stay native.
       if (args.kind !== 'import-statement') return { path: args.path, external: true };
-      return { path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: 'builtin' };
+      // One wrapper per importing file: a wrapper shared by files of different chunks would become
+      // a chunk of its own (a whole ESM module for one line).
+      const id = args.path.startsWith('node:') ? args.path : `node:${args.path}`;
+      return { path: `${id}?${relative(ROOT, args.importer)}`, namespace: 'builtin' };
     });
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`, loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path.split('?')[0])});`, loader: 'js' }));
   },
 };
 
