@@ -6,7 +6,7 @@
 // last check and its resident memory grew since the last compaction, it runs one memory-reducing
 // GC (a few milliseconds for the heap of an idle host). A busy host is left to V8's usual GCs.
 
-import { cpuMicros, monotonicMs } from '../core/clock.ts';
+import { CpuShare } from '../core/clock.ts';
 
 export interface IdleCompactionOptions {
   /** First check, after the host's workers have started. */
@@ -28,10 +28,10 @@ export class IdleCompaction {
   private readonly idleCpuShare: number;
   private readonly growthBytes: number;
   private timer: NodeJS.Timeout | undefined;
-  private lastCpuUs = cpuMicros();
-  private lastCheckAt = monotonicMs();
+  private readonly cpu = new CpuShare();
   /** The lowest resident size seen since the last compaction (V8 releases freed pages in the
-   * background, so the size right after a GC is not yet the settled one). */
+   * background, so the size right after a GC is not yet the settled one). 0 until the first
+   * compaction: the first quiet check always compacts, since start-up is what left the heap grown. */
   private rssFloor = 0;
 
   constructor(options: IdleCompactionOptions = {}) {
@@ -52,19 +52,15 @@ export class IdleCompaction {
   }
 
   private check(): void {
-    const now = monotonicMs();
-    const cpu = cpuMicros();
-    const share = (cpu - this.lastCpuUs) / 1000 / Math.max(1, now - this.lastCheckAt);
+    const share = this.cpu.take();
     const rss = process.memoryUsage.rss();
     this.rssFloor = Math.min(this.rssFloor, rss);
     if (share <= this.idleCpuShare && rss - this.rssFloor >= this.growthBytes) {
       memoryReducingGc();
       this.count++;
       this.rssFloor = Infinity;
+      this.cpu.take(); // the GC's own CPU time does not count against the next interval
     }
-    // Measured after the GC so that its own CPU time does not count against the next interval.
-    this.lastCpuUs = cpuMicros();
-    this.lastCheckAt = monotonicMs();
     this.schedule(this.checkMs);
   }
 }

@@ -6,7 +6,7 @@
 // a quiet loop has no delay to find, and waking it 20 times a second would keep an idle host busy
 // (V8 ends up compiling the timer machinery, and the process never sleeps).
 
-import { cpuMicros, monotonicMs } from '../core/clock.ts';
+import { CpuShare, monotonicMs } from '../core/clock.ts';
 
 const FAST_MS = 50;
 const SLOW_MS = 1000;
@@ -21,8 +21,7 @@ export class LoopDelayMonitor {
   private delayMs = SLOW_MS;
   private expected = 0;
   private timer: NodeJS.Timeout | undefined;
-  private cpuCheckedAt = monotonicMs();
-  private cpuAtCheck = cpuMicros();
+  private readonly cpu = new CpuShare();
 
   constructor() {
     this.arm();
@@ -42,13 +41,7 @@ export class LoopDelayMonitor {
     if (slot < CAPACITY) this.samples[slot] = late;
     this.count++;
     if (late > this.max) this.max = late;
-    if (now - this.cpuCheckedAt >= SLOW_MS) {
-      const cpu = cpuMicros();
-      const share = (cpu - this.cpuAtCheck) / 1000 / (now - this.cpuCheckedAt);
-      this.delayMs = share > BUSY_CPU_SHARE ? FAST_MS : SLOW_MS;
-      this.cpuCheckedAt = now;
-      this.cpuAtCheck = cpu;
-    }
+    if (this.cpu.elapsedMs() >= SLOW_MS) this.delayMs = this.cpu.take() > BUSY_CPU_SHARE ? FAST_MS : SLOW_MS;
     this.arm();
   }
 
